@@ -1,0 +1,95 @@
+# Haven Gateway: the two commands a newcomer needs are `make run` and `make test`.
+# Both build their own virtual environment in .venv; nothing is installed globally.
+#
+#   make run     install, migrate a local SQLite database, seed demo accounts, serve the demo
+#   make test    install (plus axe-core from npm when npm exists) and run the whole test suite
+#   make lint    ruff and mypy, as CI runs them
+#   make bench   the benchmarks under bench/ (results land in bench/results/, git-ignored)
+#   make clean   remove the virtual environment, node_modules and caches (keeps data/)
+#
+# Variables you may override: PYTHON=python3.12, PYTEST_ARGS="-k queue -x", BENCH_ARGS=...
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Written after a successful install; older than pyproject.toml means "install again".
+INSTALL_STAMP := $(VENV)/.haven-install-stamp
+NODE_STAMP := node_modules/.haven-install-stamp
+PYTEST_ARGS ?=
+BENCH_ARGS ?=
+
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+NPM := $(shell command -v npm 2>/dev/null)
+NODE_LOCK := $(wildcard package-lock.json)
+
+.PHONY: help venv install node-deps run test lint bench clean
+
+help:
+	@echo "make run     install and start the demo on http://127.0.0.1:8000"
+	@echo "make test    install and run the test suite"
+	@echo "make lint    ruff check and mypy"
+	@echo "make bench   run the benchmarks in bench/"
+	@echo "make clean   remove .venv, node_modules and caches (data/ is kept)"
+
+# pyvenv.cfg is a real file written fresh by `venv`, so it is a reliable target
+# (bin/python is a symlink whose time is the base interpreter's).
+$(VENV)/pyvenv.cfg:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null || { \
+	  found=$$($(PYTHON) --version 2>/dev/null) || found="no Python (command not found)"; \
+	  echo "Haven Gateway needs Python 3.11 or newer; '$(PYTHON)' is $$found." >&2; \
+	  echo "Install a newer Python, or point make at one:  make $(or $(MAKECMDGOALS),run) PYTHON=python3.12" >&2; \
+	  exit 1; }
+	@echo "Creating $(VENV) with $$($(PYTHON) --version 2>&1)"
+	@$(PYTHON) -m venv --clear $(VENV)
+
+$(INSTALL_STAMP): pyproject.toml $(VENV)/pyvenv.cfg
+	@echo "Installing haven-gateway and its development tools into $(VENV) (pip -q)"
+	@$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $@
+
+venv: $(VENV)/pyvenv.cfg
+install: $(INSTALL_STAMP)
+
+# axe-core (accessibility checks in the browser tests) comes from npm into node_modules/.
+# `npm ci` follows the committed package-lock.json exactly and never rewrites it.
+$(NODE_STAMP): package.json $(NODE_LOCK)
+	@echo "Installing axe-core from npm into node_modules/"
+	@if [ -f package-lock.json ]; then \
+	  npm ci --include=dev --no-audit --no-fund --loglevel=error >/dev/null; \
+	else \
+	  npm install --include=dev --no-audit --no-fund --loglevel=error >/dev/null; \
+	fi
+	@touch $@
+
+ifneq ($(NPM),)
+node-deps: $(NODE_STAMP)
+else
+node-deps:
+	@echo "npm not found: skipping axe-core; the accessibility checks will be skipped (CI installs npm)."
+endif
+
+run: $(INSTALL_STAMP)
+	$(BIN)/haven demo
+
+test: $(INSTALL_STAMP) node-deps
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(INSTALL_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy gateway bot_engine counsellor_ui
+
+bench: $(INSTALL_STAMP)
+	@mkdir -p bench/results
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache htmlcov .coverage \
+	  test-artifacts bench/results *.egg-info
+	find . -name __pycache__ -type d -prune -not -path './.git/*' -exec rm -rf {} +
+	@echo "Kept data/ (the demo database). Remove it by hand to start the demo afresh."
