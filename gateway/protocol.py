@@ -1,0 +1,170 @@
+"""Widget protocol v1 (PROTOCOL.md, docs/protocol.md): every frame as a typed struct.
+
+Client frames are decoded strictly: unknown ``type``, unknown fields, missing
+fields and wrong types are all rejected by msgspec before a handler sees them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Final, Literal
+
+import msgspec
+
+VERSION: Final = 1
+
+ClientId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+Seq = Annotated[int, msgspec.Meta(ge=0)]
+Locale = Annotated[
+    str,
+    msgspec.Meta(min_length=2, max_length=16, pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?$"),
+]
+Token = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+# A quick-reply value is a short identifier defined by the script, never free text.
+ReplyValue = Annotated[str, msgspec.Meta(max_length=64)]
+
+
+class _ClientFrame(msgspec.Struct, tag_field="type", forbid_unknown_fields=True):
+    pass
+
+
+class Hello(_ClientFrame, tag="hello"):
+    v: Annotated[int, msgspec.Meta(ge=1, le=VERSION)]
+    token: Token | None = None
+    last_seq: Seq = 0
+    locale: Locale | None = None
+
+
+class Say(_ClientFrame, tag="say"):
+    client_id: ClientId
+    text: str
+    value: ReplyValue | None = None
+
+
+class TypingIn(_ClientFrame, tag="typing"):
+    on: bool
+
+
+class AskCounsellor(_ClientFrame, tag="ask_counsellor"):
+    pass
+
+
+class Leave(_ClientFrame, tag="leave"):
+    pass
+
+
+class Erase(_ClientFrame, tag="erase"):
+    pass
+
+
+ClientFrame = Hello | Say | TypingIn | AskCounsellor | Leave | Erase
+
+_decoder: Final[msgspec.json.Decoder[ClientFrame]] = msgspec.json.Decoder(ClientFrame)
+
+
+def decode_client_frame(data: str | bytes) -> ClientFrame:
+    """Parse one client frame; raises ``msgspec.DecodeError`` (or ValidationError) if bad."""
+    return _decoder.decode(data)
+
+
+# --- server to client -------------------------------------------------------
+
+
+class _ServerFrame(msgspec.Struct, tag_field="type", omit_defaults=True):
+    pass
+
+
+class QuickReply(msgspec.Struct):
+    label: str
+    value: str
+
+
+class Welcome(_ServerFrame, tag="welcome"):
+    state: str
+    last_seq: int
+    v: int = VERSION
+    token: str | None = None  # only for a new session
+
+
+class MessageOut(_ServerFrame, tag="message"):
+    seq: int
+    from_: Literal["user", "bot", "counsellor", "system"] = msgspec.field(name="from")
+    text: str
+    at: str
+    client_id: str | None = None
+    quick_replies: tuple[QuickReply, ...] | None = None
+    name: str | None = None
+
+
+class Ack(_ServerFrame, tag="ack"):
+    client_id: str
+    seq: int
+
+
+class TypingOut(_ServerFrame, tag="typing"):
+    from_: Literal["bot", "counsellor"] = msgspec.field(name="from")
+    on: bool
+
+
+class StateOut(_ServerFrame, tag="state"):
+    state: str
+    counsellor: str | None
+
+
+class QueueOut(_ServerFrame, tag="queue"):
+    position: int
+    estimated_wait_s: int | None
+    counsellors_available: int
+    # Extension (optional): helplines the widget may show while the person waits.
+    alternatives: tuple[str, ...] = ()
+
+
+class Erased(_ServerFrame, tag="erased"):
+    pass
+
+
+ErrorCode = Literal[
+    "bad_frame", "too_large", "empty", "rate_limited", "unknown_token", "closed", "not_now"
+]
+
+
+class ErrorOut(_ServerFrame, tag="error"):
+    code: ErrorCode
+    message: str
+    client_id: str | None = None
+
+
+ServerFrame = Welcome | MessageOut | Ack | TypingOut | StateOut | QueueOut | Erased | ErrorOut
+
+_encoder: Final = msgspec.json.Encoder()
+
+
+def encode(frame: ServerFrame) -> str:
+    return _encoder.encode(frame).decode()
+
+
+class Close:
+    """Close codes of PROTOCOL.md."""
+
+    NORMAL: Final = 1000
+    POLICY: Final = 1008
+    TOO_LARGE: Final = 1009
+    BAD_HELLO: Final = 4400
+    UNKNOWN_TOKEN: Final = 4404
+    HELLO_TIMEOUT: Final = 4408
+    ABUSE: Final = 4429
+
+
+# Plain words for a person, one per error code.
+ERROR_MESSAGES: Final[dict[str, str]] = {
+    "bad_frame": "Something went wrong sending that. Please try again.",
+    "too_large": "That message is too long to send. Could you split it into shorter parts?",
+    "empty": "That message was empty, so nothing was sent.",
+    "rate_limited": "You're sending messages very quickly. Please wait a moment, then send again.",
+    "unknown_token": "This conversation can't be found any more. A new one will start.",
+    "closed": "This conversation has ended. You can start a new one at any time.",
+    "not_now": "That isn't possible right now.",
+}
+
+
+def error(code: ErrorCode, client_id: str | None = None, message: str | None = None) -> ErrorOut:
+    return ErrorOut(code=code, message=message or ERROR_MESSAGES[code], client_id=client_id)

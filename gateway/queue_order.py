@@ -1,0 +1,55 @@
+"""The order of the queue, as a pure function (no database, no clock).
+
+Rule (docs/architecture.md, "Queue order"):
+
+1. A session someone released or who lost their counsellor goes to the front.
+2. Then crisis sessions, oldest first. Crisis always comes before the rest.
+3. Then everyone else by effective priority, oldest first. A session that is
+   not a crisis gains one priority level for every ``ageing_s`` it has
+   waited, up to "asked for a person", so nobody is starved by later
+   arrivals, and no ageing ever overtakes a crisis.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from gateway.types import Priority
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    session_id: int
+    priority: Priority
+    queued_at: datetime
+    front: bool = False
+
+
+def effective_priority(entry: QueueEntry, now: datetime, ageing_s: float) -> int:
+    if entry.priority >= Priority.CRISIS:
+        return int(Priority.CRISIS)
+    waited = max(0.0, (now - entry.queued_at).total_seconds())
+    steps = int(waited // ageing_s) if ageing_s > 0 else 0
+    return min(int(Priority.REQUESTED), int(entry.priority) + steps)
+
+
+def order_queue(entries: Iterable[QueueEntry], now: datetime, ageing_s: float) -> list[QueueEntry]:
+    """Entries in the order counsellors should take them (first = next)."""
+    return sorted(
+        entries,
+        key=lambda e: (
+            not e.front,
+            -effective_priority(e, now, ageing_s),
+            e.queued_at,
+            e.session_id,
+        ),
+    )
+
+
+def estimate_wait_s(position: int, claims_last_hour: int) -> int | None:
+    """Expected wait from the recent claim rate; None when there is no rate to go on."""
+    if claims_last_hour <= 0:
+        return None
+    return round(position * 3600 / claims_last_hour)

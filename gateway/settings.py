@@ -1,0 +1,156 @@
+"""One settings object, read once from ``HAVEN_*`` environment variables.
+
+Every variable is listed with its default and meaning in ``.env.example``.
+Constants that tune behaviour carry a comment saying why the default was chosen.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+PREFIX = "HAVEN_"
+DEVELOPMENT = "development"
+PRODUCTION = "production"
+_PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev-insecure-key"})
+_DEV_SECRET = "dev-insecure-key"  # noqa: S105 - the known development value, refused in production
+
+
+class SettingsError(ValueError):
+    """Raised when the environment asks for something the service must refuse."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str = DEVELOPMENT
+    secret_key: str = _DEV_SECRET
+    data_dir: Path = Path("data")
+    database_url: str = ""  # empty -> SQLite file under data_dir
+    broker_url: str = "memory://"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str = ""  # empty -> http://{host}:{port}
+    # Exact origins allowed to open /ws/chat and /ws/counsellor. Empty -> the
+    # gateway's own origin (public_url plus the localhost/127.0.0.1 twins in development).
+    allowed_origins: tuple[str, ...] = ()
+    bot_scripts_dir: Path | None = None  # None -> the packaged default scripts
+    # Widget neutral page for Quick exit; a weather page looks ordinary in a history.
+    quick_exit_url: str = "https://www.bbc.co.uk/weather"
+
+    # --- Widget connection limits (PROTOCOL.md) ---
+    # 16 KiB fits 4,000 characters of any script in JSON with room to spare.
+    max_frame_bytes: int = 16 * 1024
+    # A long message is fine; a pasted book is not a chat message.
+    max_text_chars: int = 4000
+    # PROTOCOL.md: hello within 10 s, long enough for a slow phone on 2G.
+    hello_timeout_s: float = 10.0
+    # Pings every 20 s keep mobile NATs and proxies from dropping an idle socket.
+    heartbeat_s: float = 20.0
+    # A socket that has sent nothing (not even a pong) for 5 minutes is gone.
+    idle_timeout_s: float = 300.0
+    # 20 messages in 10 s is faster than anyone types, slower than a script.
+    rate_limit_messages: int = 20
+    rate_limit_window_s: float = 10.0
+    # Closing after 10 bad frames stops a broken client spinning without punishing slips.
+    max_bad_frames: int = 10
+    # Two tabs and a phone is normal; 20 sockets from one address is not a person.
+    max_connections_per_address: int = 20
+
+    # --- Bot ---
+    # Typing speed of the bot (characters per second) and the bounds of its pause.
+    bot_typing_cps: float = 30.0
+    bot_typing_min_s: float = 0.6
+    bot_typing_max_s: float = 3.0
+    # The source bot checked in hourly; at most twice so a quiet person is not nagged.
+    checkin_after_s: float = 3600.0
+    max_checkins: int = 2
+
+    # --- Counsellors ---
+    # Two concurrent chats is the usual ceiling helplines set for volunteers.
+    counsellor_max_chats: int = 2
+    # A counsellor whose browser dropped has 2 minutes to come back before the
+    # person is put back at the front of the queue.
+    counsellor_grace_s: float = 120.0
+    # A queued person whose widget has been gone 10 minutes is counted as abandoned.
+    queue_abandon_s: float = 600.0
+    # Minutes of waiting that raise a session by one priority level (starvation guard).
+    queue_ageing_s: float = 900.0
+    # Staff sign-in: 5 failures per 30 minutes per username, then a pause.
+    login_max_failures: int = 5
+    login_window_s: float = 1800.0
+    # Staff sessions last a shift.
+    staff_session_s: float = 12 * 3600.0
+
+    @property
+    def development(self) -> bool:
+        return self.env == DEVELOPMENT
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'haven.db').resolve()}"
+
+    @property
+    def effective_public_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def effective_allowed_origins(self) -> frozenset[str]:
+        if self.allowed_origins:
+            return frozenset(self.allowed_origins)
+        origins = {self.effective_public_url}
+        if self.development:
+            origins |= {f"http://127.0.0.1:{self.port}", f"http://localhost:{self.port}"}
+        return frozenset(origins)
+
+    def ensure_data_dir(self) -> None:
+        if not self.database_url or self.database_url.startswith("sqlite"):
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+
+
+def _convert(name: str, raw: str, default: Any) -> Any:
+    if isinstance(default, bool):
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(default, int):
+        return int(raw)
+    if isinstance(default, float):
+        return float(raw)
+    if isinstance(default, tuple):
+        return tuple(part.strip().rstrip("/") for part in raw.split(",") if part.strip())
+    if isinstance(default, Path) or name == "bot_scripts_dir":
+        return Path(raw) if raw else None
+    return raw
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build the settings from the environment, refusing unsafe production values."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for f in fields(Settings):
+        key = PREFIX + f.name.upper()
+        if key in environ:
+            default = Settings.__dataclass_fields__[f.name].default
+            if default is None or callable(default):
+                default = ""
+            try:
+                values[f.name] = _convert(f.name, environ[key], default)
+            except ValueError as exc:
+                raise SettingsError(f"{key}={environ[key]!r} is not valid: {exc}") from exc
+    settings = Settings(**values)
+    if settings.env not in {DEVELOPMENT, PRODUCTION}:
+        raise SettingsError(
+            f"{PREFIX}ENV must be 'development' or 'production', not {settings.env!r}"
+        )
+    if not settings.development and settings.secret_key in _PLACEHOLDER_SECRETS | {_DEV_SECRET}:
+        raise SettingsError(
+            f"{PREFIX}SECRET_KEY is missing or a placeholder, "
+            "which is refused outside development. "
+            'Generate one with: python -c "import secrets; print(secrets.token_urlsafe(48))"'
+        )
+    if not settings.development and len(settings.secret_key) < 32:
+        raise SettingsError(f"{PREFIX}SECRET_KEY must be at least 32 characters in production.")
+    return settings
