@@ -79,9 +79,9 @@ class QuickReply(msgspec.Struct):
 
 
 class Welcome(_ServerFrame, tag="welcome"):
+    v: int
     state: str
     last_seq: int
-    v: int = VERSION
     token: str | None = None  # only for a new session
 
 

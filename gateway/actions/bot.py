@@ -1,0 +1,118 @@
+"""Running the bot for a session: one engine step, stored in one transaction.
+
+The bot only ever speaks in the ``bot`` state; that is checked here, on the
+server, under the session's row lock, whatever the client sent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select, update
+
+from bot_engine import (
+    Context,
+    ConversationState,
+    End,
+    Escalate,
+    Reply,
+    ScheduleCheckin,
+)
+from gateway.actions.queue import counsellors_available, escalate
+from gateway.actions.records import append_message, lock_session
+from gateway.bot_inputs import BotInput
+from gateway.events import Event, MessageAdded, session_channel
+from gateway.models import ChatSession
+from gateway.services import Services
+from gateway.types import Priority, SenderKind, SessionState
+
+
+@dataclass
+class BotTurn:
+    """What a bot step stored, to be delivered with typing delays after commit."""
+
+    session_id: int
+    events: list[Event] = field(default_factory=list)
+    delays: dict[int, float] = field(default_factory=dict)  # seq -> typing delay
+    end: End | None = None
+    spoke: bool = False
+
+
+def _priority(name: str) -> Priority:
+    return Priority.CRISIS if name == "crisis" else Priority.REQUESTED
+
+
+async def run_bot(svc: Services, *, session_id: int, event: BotInput) -> BotTurn:
+    """Feed one input to the bot if, and only if, the session is with the bot."""
+    turn = BotTurn(session_id)
+    channel = session_channel(session_id)
+    async with svc.transaction() as tx:
+        chat = await lock_session(tx, session_id)
+        if chat.state != SessionState.BOT.value:
+            return turn
+        state = (
+            ConversationState.from_json(chat.bot_state)
+            if chat.bot_state
+            else svc.bot.new_state(chat.locale)
+        )
+        available = await counsellors_available(tx.session, tx.now, svc.settings.heartbeat_s * 3)
+        result = svc.bot.step(state, event, tx.now, Context(counsellors_available=available))
+        chat.bot_state = result.state.to_json()
+        chat.mood = result.state.mood
+        for output in result.outputs:
+            if isinstance(output, Reply):
+                replies = [{"label": q.label, "value": q.value} for q in output.quick_replies]
+                message = await append_message(
+                    tx, chat, sender=SenderKind.BOT, text=output.text, quick_replies=replies or None
+                )
+                turn.delays[message.seq] = output.typing_delay_s
+                turn.spoke = True
+            elif isinstance(output, Escalate):
+                await escalate(
+                    tx,
+                    chat,
+                    priority=_priority(output.priority.value),
+                    reason=output.reason,
+                    matched=output.matched,
+                )
+            elif isinstance(output, ScheduleCheckin):
+                chat.checkin_at = output.at
+            elif isinstance(output, End):
+                turn.end = output
+        # Session-channel events are delivered in order with typing pauses by the
+        # caller; everything else (the dashboards' queue) goes out at commit.
+        # The person reads the bot's words first, then sees the state change.
+        mine = [e for c, e in tx.events if c == channel]
+        turn.events = [e for e in mine if isinstance(e, MessageAdded)] + [
+            e for e in mine if not isinstance(e, MessageAdded)
+        ]
+        tx.events[:] = [(c, e) for c, e in tx.events if c != channel]
+    return turn
+
+
+async def due_checkins(svc: Services) -> list[int]:
+    """Sessions with the bot whose check-in time has come."""
+    now = svc.clock()
+    async with svc.read() as session:
+        rows = await session.execute(
+            select(ChatSession.id).where(
+                ChatSession.state == SessionState.BOT.value, ChatSession.checkin_at <= now
+            )
+        )
+        return list(rows.scalars())
+
+
+async def take_checkin(svc: Services, *, session_id: int) -> bool:
+    """Claim a due check-in so that it fires once, whichever process sees it first."""
+    async with svc.transaction() as tx:
+        result = await tx.session.execute(
+            update(ChatSession)
+            .where(
+                ChatSession.id == session_id,
+                ChatSession.state == SessionState.BOT.value,
+                ChatSession.checkin_at <= tx.now,
+            )
+            .values(checkin_at=None)
+            .returning(ChatSession.id)
+        )
+        return result.scalar_one_or_none() is not None

@@ -1,0 +1,117 @@
+"""Row helpers shared by the actions: lock a session, append a message."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm.attributes import set_committed_value
+
+from gateway.events import MessageAdded, SessionStateChanged, session_channel
+from gateway.models import ChatSession, Message, Staff
+from gateway.services import Transaction
+from gateway.types import SenderKind, SessionState
+
+
+class SessionNotFound(LookupError):
+    pass
+
+
+async def lock_session(tx: Transaction, session_id: int) -> ChatSession:
+    """Load a session row for update (a row lock on PostgreSQL; SQLite's write lock is held)."""
+    result = await tx.session.execute(
+        select(ChatSession).where(ChatSession.id == session_id).with_for_update()
+    )
+    chat = result.scalar_one_or_none()
+    if chat is None:
+        raise SessionNotFound(session_id)
+    return chat
+
+
+def iso(at: datetime) -> str:
+    return at.isoformat().replace("+00:00", "Z")
+
+
+def message_event(message: Message, counsellor_name: str | None = None) -> MessageAdded:
+    replies = None
+    if message.quick_replies:
+        replies = tuple((r["label"], r["value"]) for r in message.quick_replies)
+    return MessageAdded(
+        session_id=message.session_id,
+        seq=message.seq,
+        sender=message.sender,
+        text=message.text,
+        at=iso(message.created_at),
+        client_id=message.client_id,
+        quick_replies=replies,
+        counsellor_id=message.counsellor_id,
+        counsellor_name=counsellor_name,
+    )
+
+
+async def append_message(
+    tx: Transaction,
+    chat: ChatSession,
+    *,
+    sender: SenderKind,
+    text: str,
+    client_id: str | None = None,
+    counsellor: Staff | None = None,
+    quick_replies: list[dict[str, str]] | None = None,
+    publish: bool = True,
+) -> Message:
+    """Give the next seq of a locked session to a new message and store it."""
+    seq = (
+        await tx.session.execute(
+            update(ChatSession)
+            .where(ChatSession.id == chat.id)
+            .values(last_seq=ChatSession.last_seq + 1)
+            .returning(ChatSession.last_seq)
+        )
+    ).scalar_one()
+    set_committed_value(chat, "last_seq", seq)
+    message = Message(
+        session_id=chat.id,
+        seq=seq,
+        sender=sender.value,
+        counsellor_id=counsellor.id if counsellor else None,
+        text=text,
+        client_id=client_id,
+        quick_replies=quick_replies,
+        created_at=tx.now,
+    )
+    tx.session.add(message)
+    await tx.session.flush()
+    if publish:
+        name = counsellor.display_name if counsellor else None
+        tx.publish_after_commit(session_channel(chat.id), message_event(message, name))
+    return message
+
+
+async def set_state(
+    tx: Transaction,
+    chat: ChatSession,
+    state: SessionState,
+    *,
+    counsellor: Staff | None = None,
+    **columns: Any,
+) -> None:
+    """Change a session's state and say so after commit."""
+    chat.state = state.value
+    for name, value in columns.items():
+        setattr(chat, name, value)
+    tx.publish_after_commit(
+        session_channel(chat.id),
+        SessionStateChanged(
+            session_id=chat.id,
+            state=state.value,
+            counsellor_id=counsellor.id if counsellor else None,
+            counsellor_name=counsellor.display_name if counsellor else None,
+        ),
+    )
+
+
+async def add_system_message(tx: Transaction, chat: ChatSession, text: str) -> Message:
+    """A line from the service itself ("Sam has joined the chat")."""
+    return await append_message(tx, chat, sender=SenderKind.SYSTEM, text=text)

@@ -1,0 +1,135 @@
+"""Starting, resuming, leaving and erasing an anonymous chat session."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select, update
+
+from gateway.actions.records import add_system_message, lock_session, set_state
+from gateway.events import QUEUE_CHANNEL, QueueChanged, SessionErased, session_channel
+from gateway.models import ChatSession, Message, Staff
+from gateway.security import hash_token, new_token
+from gateway.services import Services
+from gateway.types import SessionState
+
+
+@dataclass(frozen=True)
+class SessionView:
+    """What a widget connection needs to know about its session."""
+
+    id: int
+    state: SessionState
+    last_seq: int
+    locale: str
+    counsellor_name: str | None
+
+
+async def _view(svc: Services, chat: ChatSession) -> SessionView:
+    name = None
+    if chat.counsellor_id is not None and chat.state == SessionState.LIVE:
+        async with svc.read() as session:
+            staff = await session.get(Staff, chat.counsellor_id)
+            name = staff.display_name if staff else None
+    return SessionView(chat.id, SessionState(chat.state), chat.last_seq, chat.locale, name)
+
+
+async def start_session(svc: Services, *, locale: str) -> tuple[SessionView, str]:
+    """Create a session and return it with its resume token (shown once, stored hashed)."""
+    token = new_token()
+    if locale not in svc.bot.locales:
+        locale = "en"
+    async with svc.transaction() as tx:
+        chat = ChatSession(
+            token_hash=hash_token(token),
+            state=SessionState.BOT.value,
+            locale=locale,
+            bot_state=svc.bot.new_state(locale).to_json(),
+            created_at=tx.now,
+            user_seen_at=tx.now,
+        )
+        tx.session.add(chat)
+        await tx.session.flush()
+    return SessionView(chat.id, SessionState.BOT, 0, locale, None), token
+
+
+async def find_session(svc: Services, *, token: str) -> SessionView | None:
+    """The session a token resumes, or None when unknown, erased or finished."""
+    async with svc.read() as session:
+        chat = (
+            await session.execute(
+                select(ChatSession).where(ChatSession.token_hash == hash_token(token))
+            )
+        ).scalar_one_or_none()
+    if chat is None:
+        return None
+    return await _view(svc, chat)
+
+
+async def session_view(svc: Services, *, session_id: int) -> SessionView:
+    async with svc.read() as session:
+        chat = await session.get(ChatSession, session_id)
+    if chat is None:
+        raise LookupError(session_id)
+    return await _view(svc, chat)
+
+
+async def touch_user(svc: Services, *, session_id: int) -> None:
+    """Record that the person's widget is still there (for abandonment timers)."""
+    async with svc.transaction() as tx:
+        await tx.session.execute(
+            update(ChatSession).where(ChatSession.id == session_id).values(user_seen_at=tx.now)
+        )
+
+
+async def close_by_bot(svc: Services, *, session_id: int) -> None:
+    """The bot ended the conversation (the person said stop)."""
+    async with svc.transaction() as tx:
+        chat = await lock_session(tx, session_id)
+        if chat.state == SessionState.BOT.value:
+            await set_state(tx, chat, SessionState.CLOSED, closed_at=tx.now, checkin_at=None)
+
+
+async def leave_session(svc: Services, *, session_id: int) -> SessionState:
+    """The person ends the session (End chat or Quick exit)."""
+    async with svc.transaction() as tx:
+        chat = await lock_session(tx, session_id)
+        state = SessionState(chat.state)
+        if state.finished:
+            return state
+        if state == SessionState.LIVE:
+            await add_system_message(tx, chat, "The person has left the chat.")
+        new_state = SessionState.ABANDONED if state == SessionState.QUEUED else SessionState.CLOSED
+        await set_state(tx, chat, new_state, closed_at=tx.now, checkin_at=None)
+        if state in (SessionState.QUEUED, SessionState.LIVE):
+            tx.publish_after_commit(QUEUE_CHANNEL, QueueChanged(session_id=chat.id, reason="left"))
+    return new_state
+
+
+async def erase_session(svc: Services, *, session_id: int, notify: bool = True) -> None:
+    """Delete the conversation: its messages, its bot state and its token.
+
+    With ``notify`` the person's widgets are told ``erased`` (they clear the
+    screen); without it (the person declined consent and was just shown the
+    helplines) they are only told the chat is closed, so the numbers stay on screen.
+    """
+    async with svc.transaction() as tx:
+        chat = await lock_session(tx, session_id)
+        was = SessionState(chat.state)
+        await tx.session.execute(delete(Message).where(Message.session_id == session_id))
+        chat.token_hash = None
+        chat.bot_state = None
+        chat.mood = None
+        chat.escalation_match = None
+        chat.checkin_at = None
+        if not was.finished:
+            chat.state = SessionState.CLOSED.value
+            chat.closed_at = tx.now
+        if notify:
+            tx.publish_after_commit(session_channel(chat.id), SessionErased(session_id=chat.id))
+        elif not was.finished:
+            await set_state(tx, chat, SessionState.CLOSED)
+        if was in (SessionState.QUEUED, SessionState.LIVE):
+            tx.publish_after_commit(
+                QUEUE_CHANNEL, QueueChanged(session_id=chat.id, reason="erased")
+            )

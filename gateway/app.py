@@ -1,0 +1,120 @@
+"""The application factory: the one composition root.
+
+It builds the services, mounts the widget endpoints and the counsellor web
+app, and starts the timer loop. It is the only gateway module that imports
+``counsellor_ui``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+
+from bot_engine import BotEngine, EngineConfig, TypingSpeed
+from counsellor_ui import EXCEPTION_HANDLERS, counsellor_routes
+from gateway.broker import create_broker
+from gateway.db import Database
+from gateway.delivery import BotDelivery
+from gateway.ratelimit import ConnectionCounter
+from gateway.runtime import Runtime
+from gateway.scheduler import run_timers
+from gateway.services import Services
+from gateway.settings import Settings, load_settings
+from gateway.ws_chat import chat_endpoint
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).parent / "static"
+
+
+def build_bot(settings: Settings) -> BotEngine:
+    config = EngineConfig(
+        typing=TypingSpeed(
+            chars_per_second=settings.bot_typing_cps,
+            min_s=settings.bot_typing_min_s,
+            max_s=settings.bot_typing_max_s,
+        ),
+        checkin_after_s=settings.checkin_after_s,
+        max_checkins=settings.max_checkins,
+    )
+    return BotEngine.load(settings.bot_scripts_dir, config=config)
+
+
+async def widget_js(request: Request) -> Response:
+    return FileResponse(
+        STATIC / "widget.js",
+        media_type="text/javascript; charset=utf-8",
+        headers={"Cache-Control": "public, max-age=300"},
+    )
+
+
+async def demo_page(request: Request) -> Response:
+    return FileResponse(STATIC / "demo.html", media_type="text/html; charset=utf-8")
+
+
+async def healthz(request: Request) -> Response:
+    runtime: Runtime = request.state.runtime
+    try:
+        async with runtime.svc.read() as session:
+            await session.connection()
+    except Exception:
+        log.exception("health check: database unreachable")
+        return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
+    return JSONResponse({"status": "ok"})
+
+
+async def root(request: Request) -> Response:
+    return RedirectResponse("/demo", status_code=302)
+
+
+def create_app(settings: Settings | None = None, *, timers: bool = True) -> Starlette:
+    settings = settings or load_settings()
+    settings.ensure_data_dir()
+    bot = build_bot(settings)  # a broken script stops the start here, with every problem listed
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        db = Database(settings.effective_database_url)
+        broker = create_broker(settings.broker_url)
+        await broker.connect()
+        svc = Services(settings=settings, db=db, broker=broker, bot=bot)
+        runtime = Runtime(
+            svc=svc,
+            delivery=BotDelivery(broker),
+            addresses=ConnectionCounter(settings.max_connections_per_address),
+        )
+        app.state.runtime = runtime  # for tests that drive the app directly
+        timer_task = asyncio.create_task(run_timers(runtime)) if timers else None
+        try:
+            yield {"runtime": runtime}
+        finally:
+            if timer_task is not None:
+                timer_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await timer_task
+            await runtime.delivery.close()
+            await broker.disconnect()
+            await db.dispose()
+
+    routes = [
+        Route("/", root),
+        Route("/healthz", healthz),
+        Route("/widget.js", widget_js),
+        Route("/demo", demo_page),
+        WebSocketRoute("/ws/chat", chat_endpoint),
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+        Mount("/counsellor", routes=counsellor_routes(), name="counsellor"),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=dict(EXCEPTION_HANDLERS))
+    app.state.settings = settings
+    return app

@@ -1,0 +1,179 @@
+"""``haven``: migrate, serve, create-user, demo, bot."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+
+import uvicorn
+from bot_engine.cli import main as bot_main
+from sqlalchemy import select
+
+from gateway import migrations
+from gateway.actions.staff import StaffError, create_staff
+from gateway.app import build_bot, create_app
+from gateway.broker import MemoryBroker
+from gateway.db import Database
+from gateway.logs import uvicorn_log_config
+from gateway.models import Staff
+from gateway.services import Services
+from gateway.settings import Settings, SettingsError, load_settings
+from gateway.types import StaffRole
+
+DEMO_ACCOUNTS = (
+    ("sam", "Sam", "demo-counsellor-1", StaffRole.COUNSELLOR),
+    ("jo", "Jo", "demo-counsellor-2", StaffRole.COUNSELLOR),
+    ("alex", "Alex", "demo-supervisor-1", StaffRole.SUPERVISOR),
+)
+
+
+def _migrate(settings: Settings) -> None:
+    settings.ensure_data_dir()
+    migrations.upgrade(settings.effective_database_url)
+
+
+def serve(settings: Settings) -> None:
+    """Run uvicorn with the protocol's limits applied at the server too."""
+    app = create_app(settings)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        # Frames over 4x the protocol limit are refused by the server (close 1009);
+        # between 1x and 4x the gateway answers with a friendly error frame.
+        ws_max_size=settings.max_frame_bytes * 4,
+        ws_per_message_deflate=False,
+        ws_ping_interval=settings.heartbeat_s,
+        ws_ping_timeout=settings.heartbeat_s,
+        # Access logs would record client addresses and query strings: never.
+        access_log=False,
+        log_config=uvicorn_log_config(),
+        proxy_headers=True,
+    )
+
+
+async def _with_services(settings: Settings) -> Services:
+    return Services(
+        settings=settings,
+        db=Database(settings.effective_database_url),
+        broker=MemoryBroker(),
+        bot=build_bot(settings),
+    )
+
+
+async def _create_user(
+    settings: Settings, username: str, name: str, password: str, role: StaffRole
+) -> None:
+    svc = await _with_services(settings)
+    try:
+        await create_staff(svc, username=username, display_name=name, password=password, role=role)
+    finally:
+        await svc.db.dispose()
+
+
+async def _seed_demo(settings: Settings) -> None:
+    svc = await _with_services(settings)
+    try:
+        for username, name, password, role in DEMO_ACCOUNTS:
+            async with svc.read() as session:
+                exists = (
+                    await session.execute(select(Staff.id).where(Staff.username == username))
+                ).scalar_one_or_none()
+            if exists is None:
+                await create_staff(
+                    svc, username=username, display_name=name, password=password, role=role
+                )
+    finally:
+        await svc.db.dispose()
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin or not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("Password: ")
+    second = getpass.getpass("Password again: ")
+    if first != second:
+        raise StaffError("The two passwords did not match.")
+    return first
+
+
+def demo(settings: Settings) -> None:
+    if not settings.development:
+        raise SettingsError("`haven demo` seeds known passwords and runs only in development.")
+    _migrate(settings)
+    asyncio.run(_seed_demo(settings))
+    url = settings.effective_public_url
+    print(
+        "\nHaven Gateway demo\n"
+        f"  Demo charity page with the chat widget: {url}/demo\n"
+        f"  Counsellor dashboard:                   {url}/counsellor/\n"
+        "  Demo accounts (development only):\n"
+        + "".join(
+            f"    {role.value:<11} {username:<5} password {password}\n"
+            for username, _name, password, role in DEMO_ACCOUNTS
+        )
+        + "  Stop with Ctrl+C.\n",
+        flush=True,
+    )
+    serve(settings)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="haven", description="Haven Gateway")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("migrate", help="apply database migrations (alembic upgrade head)")
+    serve_p = commands.add_parser("serve", help="run the gateway")
+    serve_p.add_argument("--host")
+    serve_p.add_argument("--port", type=int)
+    serve_p.add_argument("--migrate", action="store_true", help="apply migrations first")
+    user = commands.add_parser("create-user", help="create a staff account")
+    user.add_argument("username")
+    user.add_argument("--name", help="display name shown to the person (default: username)")
+    user.add_argument("--role", choices=[r.value for r in StaffRole], default="counsellor")
+    user.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    demo_p = commands.add_parser("demo", help="migrate, seed demo accounts and serve the demo")
+    demo_p.add_argument("--port", type=int)
+    bot = commands.add_parser("bot", help="bot script tools: lint PATH, try PATH")
+    bot.add_argument("args", nargs=argparse.REMAINDER)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "bot":
+        return int(bot_main(list(args.args)))
+    try:
+        settings = load_settings()
+        overrides = {k: getattr(args, k) for k in ("host", "port") if getattr(args, k, None)}
+        if overrides:
+            settings = replace(settings, **overrides)
+        if args.command == "migrate":
+            _migrate(settings)
+            print("Database is up to date.")
+        elif args.command == "serve":
+            if args.migrate:
+                _migrate(settings)
+            serve(settings)
+        elif args.command == "create-user":
+            password = _read_password(args.password_stdin)
+            role = StaffRole(args.role)
+            asyncio.run(
+                _create_user(settings, args.username, args.name or args.username, password, role)
+            )
+            print(f"Created {role.value} {args.username!r}.")
+        elif args.command == "demo":
+            demo(settings)
+    except (SettingsError, StaffError) as exc:
+        print(f"haven: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

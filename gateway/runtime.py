@@ -1,0 +1,37 @@
+"""What the running application holds: services, bot delivery, connection caps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from gateway.actions.bot import BotTurn, run_bot
+from gateway.actions.sessions import close_by_bot, erase_session
+from gateway.bot_inputs import BotInput
+from gateway.delivery import BotDelivery
+from gateway.ratelimit import ConnectionCounter
+from gateway.services import Services
+
+
+@dataclass
+class Runtime:
+    svc: Services
+    delivery: BotDelivery
+    addresses: ConnectionCounter
+    background: list[object] = field(default_factory=list)
+
+    async def bot_turn(self, session_id: int, event: BotInput) -> BotTurn:
+        """Run the bot (if the session is with it) and deliver its replies with typing pauses."""
+        turn = await run_bot(self.svc, session_id=session_id, event=event)
+        end = turn.end
+
+        async def finish() -> None:
+            if end is None:
+                return
+            if end.erase:
+                await erase_session(self.svc, session_id=session_id, notify=False)
+            else:
+                await close_by_bot(self.svc, session_id=session_id)
+
+        if turn.events or end is not None:
+            self.delivery.deliver(turn, after=finish)
+        return turn

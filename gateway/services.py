@@ -1,0 +1,52 @@
+"""What actions need, in one object, and the transaction that publishes after commit."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot_engine import BotEngine
+from gateway.broker import Broker
+from gateway.db import Database
+from gateway.events import Event
+from gateway.models import utcnow
+from gateway.settings import Settings
+
+
+@dataclass
+class Transaction:
+    """A unit of work plus the events to publish once it has committed."""
+
+    session: AsyncSession
+    now: datetime
+    events: list[tuple[str, Event]] = field(default_factory=list)
+
+    def publish_after_commit(self, channel: str, event: Event) -> None:
+        self.events.append((channel, event))
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    broker: Broker
+    bot: BotEngine
+    clock: Callable[[], datetime] = utcnow
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        """Run a block in one transaction; publish its events only if it commits."""
+        async with self.db.unit_of_work() as session:
+            tx = Transaction(session=session, now=self.clock())
+            yield tx
+        for channel, event in tx.events:
+            await self.broker.publish(channel, event)
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        async with self.db.unit_of_work() as session:
+            yield session

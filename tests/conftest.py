@@ -1,0 +1,209 @@
+"""Fixtures: a fresh database per test (SQLite file or PostgreSQL), services, a real server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+
+import asyncpg
+import pytest
+import pytest_asyncio
+import uvicorn
+
+from gateway import migrations
+from gateway.app import build_bot, create_app
+from gateway.broker import MemoryBroker
+from gateway.db import Database
+from gateway.services import Services
+from gateway.settings import Settings
+from tests.services import (
+    PG_ADMIN_DB,
+    PG_HOST,
+    PG_PORT,
+    PG_USER,
+    free_port,
+    missing,
+    pg_url,
+    port_open,
+    unique_name,
+)
+
+TEMPLATE_DB = f"haven_test_template_{os.getpid()}"
+ARTIFACTS = Path(__file__).parent.parent / "test-artifacts"
+
+
+def make_settings(database_url: str, data_dir: Path, **overrides: object) -> Settings:
+    """Settings for a test: instant bot typing, short timers, the test's own database."""
+    base = Settings(
+        env="development",
+        database_url=database_url,
+        data_dir=data_dir,
+        bot_typing_cps=0.0,
+        bot_typing_min_s=0.0,
+        bot_typing_max_s=0.0,
+        heartbeat_s=5.0,
+    )
+    return replace(base, **overrides)  # type: ignore[arg-type]
+
+
+async def _pg_admin() -> asyncpg.Connection:
+    return await asyncpg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, database=PG_ADMIN_DB)
+
+
+def _in_thread(fn: Callable[[], None]) -> None:
+    """Run blocking setup (which may start its own event loop) outside the test's loop."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(fn).result()
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str]:
+    """A PostgreSQL database migrated once, copied for every test that needs one."""
+    if not port_open(PG_HOST, PG_PORT):
+        missing("PostgreSQL on 127.0.0.1:5432")
+
+    async def admin(*statements: str) -> None:
+        conn = await _pg_admin()
+        try:
+            for statement in statements:
+                await conn.execute(statement)
+        finally:
+            await conn.close()
+
+    def create() -> None:
+        asyncio.run(
+            admin(f'DROP DATABASE IF EXISTS "{TEMPLATE_DB}"', f'CREATE DATABASE "{TEMPLATE_DB}"')
+        )
+        migrations.upgrade(pg_url(TEMPLATE_DB))
+
+    _in_thread(create)
+    yield TEMPLATE_DB
+    _in_thread(lambda: asyncio.run(admin(f'DROP DATABASE IF EXISTS "{TEMPLATE_DB}" WITH (FORCE)')))
+
+
+@contextlib.asynccontextmanager
+async def fresh_pg_database(template: str | None) -> AsyncIterator[str]:
+    name = unique_name("haven_test")
+    conn = await _pg_admin()
+    try:
+        if template:
+            await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        else:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    try:
+        yield pg_url(name)
+    finally:
+        conn = await _pg_admin()
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    _in_thread(lambda: migrations.upgrade(f"sqlite+aiosqlite:///{path}"))
+    return path
+
+
+@pytest_asyncio.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
+) -> AsyncIterator[str]:
+    """A migrated, empty database of each kind, made for this test alone."""
+    if request.param == "sqlite":
+        path = tmp_path / "haven.db"
+        path.write_bytes(sqlite_template.read_bytes())
+        yield f"sqlite+aiosqlite:///{path}"
+    else:
+        template = request.getfixturevalue("pg_template")
+        async with fresh_pg_database(template) as url:
+            yield url
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return make_settings(database_url, tmp_path)
+
+
+@pytest_asyncio.fixture
+async def svc(settings: Settings) -> AsyncIterator[Services]:
+    db = Database(settings.effective_database_url)
+    services = Services(settings=settings, db=db, broker=MemoryBroker(), bot=build_bot(settings))
+    try:
+        yield services
+    finally:
+        await db.dispose()
+
+
+class LiveServer:
+    """A real uvicorn serving the app on a loopback port, in this event loop."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.app = create_app(settings)
+        self.server = uvicorn.Server(
+            uvicorn.Config(
+                self.app,
+                host="127.0.0.1",
+                port=settings.port,
+                ws_max_size=settings.max_frame_bytes * 4,
+                ws_per_message_deflate=False,
+                log_level="warning",
+                access_log=False,
+                lifespan="on",
+            )
+        )
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def http(self) -> str:
+        return f"http://127.0.0.1:{self.settings.port}"
+
+    @property
+    def ws(self) -> str:
+        return f"ws://127.0.0.1:{self.settings.port}"
+
+    @property
+    def origin(self) -> str:
+        return self.http
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self.server.serve())
+        for _ in range(200):
+            if self.server.started:
+                return
+            if self._task.done():
+                self._task.result()
+            await asyncio.sleep(0.02)
+        raise RuntimeError("uvicorn did not start")
+
+    async def stop(self) -> None:
+        self.server.should_exit = True
+        if self._task is not None:
+            await asyncio.wait_for(self._task, 15)
+
+
+@pytest_asyncio.fixture
+async def live_server(settings: Settings) -> AsyncIterator[LiveServer]:
+    port = free_port()
+    server = LiveServer(replace(settings, port=port, public_url=f"http://127.0.0.1:{port}"))
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
