@@ -1,0 +1,998 @@
+/* Haven Gateway chat widget: plain JavaScript, no build step, no third-party
+ * requests. Embedding: docs/widget.md. Wire protocol v1: docs/protocol.md. */
+(function () {
+'use strict';
+if (window.HavenWidget) return; // embedded twice: keep the first
+
+// --- tuning
+const PROTOCOL = 1;
+const MAX_LEN = 4000; // characters (PROTOCOL.md)
+const COUNTER_FROM = 3500; // show "n characters left" from here
+const BACKOFF_BASE = 500; // reconnect: up to 0.5 s, doubling ...
+const BACKOFF_MAX = 30000; // ... to 30 s, full jitter
+const STABLE_MS = 5000; // a link that lived this long resets backoff
+const CONNECT_TIMEOUT = 15000; // no welcome this long after connecting: retry
+const ACK_TIMEOUT = 20000; // say never acknowledged: assume a dead link
+const TYPING_REPEAT = 4000; // typing:on re-sent at most this often
+const TYPING_IDLE = 5000; // no keystroke this long: typing:off
+const TYPING_SHOW = 20000; // hide a typing indicator left on
+const EXIT_WINDOW = 1500; // three Escape presses within this: quick exit
+const KEY = 'haven-widget:'; // sessionStorage key prefix
+const DEFAULT_ACCENT = '#1f5f8b';
+const DEFAULT_EXIT = 'https://www.bbc.co.uk/weather';
+
+// --- text: all words shown. Add a language as a table with the same keys
+// (docs/widget.md); a missing key falls back to English.
+const STRINGS = {
+en: {
+  _intl: 'en-GB',
+  title: 'Talk to us',
+  launcher: 'Chat with us',
+  close: 'Close chat',
+  close_short: 'Close',
+  quick_exit: 'Quick exit',
+  exit_hint: 'Quick exit: press Esc three times.',
+  state_bot: 'Chatting with the bot',
+  state_queued: 'Waiting for a counsellor',
+  state_live: 'Chatting with {name}',
+  state_anon: 'Chatting with a counsellor',
+  state_closed: 'Chat ended',
+  conn_connecting: 'Connecting…',
+  conn_lost: 'Connection lost. Reconnecting…',
+  conn_wait: 'Connection lost. Reconnecting in {s} s',
+  conn_offline: 'You are offline. We will reconnect when you are back online.',
+  conn_blocked: 'We can’t connect to the chat right now. Please try again later.',
+  reconnect: 'Reconnect now',
+  try_again: 'Try again',
+  log_label: 'Conversation',
+  who_bot: 'Bot',
+  counsellor: 'Counsellor',
+  sr_name: '{name} (counsellor):',
+  sr_you: 'You:',
+  sr_system: 'Notice:',
+  sending: 'Sending…',
+  sent: 'Sent',
+  not_sent: 'Not sent',
+  retry: 'Retry',
+  replies_label: 'Suggested replies',
+  typing_bot: 'The bot is typing…',
+  typing_name: '{name} is typing…',
+  typing_anon: 'The counsellor is typing…',
+  queue_title: 'You are in the queue',
+  queue_pos: 'You are number {n} in the queue.',
+  wait: 'Estimated wait: about {n} minutes.',
+  wait_one: 'Estimated wait: about 1 minute.',
+  wait_soon: 'Estimated wait: less than a minute.',
+  wait_unknown: 'We can’t estimate the wait right now.',
+  available: 'Counsellors available now: {n}',
+  help_intro: 'If you need to talk to someone now:',
+  help_samaritans: 'Samaritans: call {num} (free, day or night)',
+  help_shout: 'Shout: text SHOUT to {num}',
+  help_emergency: 'In an emergency, call {num}.',
+  leave_queue: 'Leave the queue',
+  talk_person: 'Talk to a person',
+  end_chat: 'End chat',
+  end_question: 'End this chat? You won’t be able to send more messages in it.',
+  end_yes: 'Yes, end it',
+  delete: 'Delete my conversation',
+  delete_question: 'Delete this whole conversation from our system? This can’t be undone.',
+  delete_yes: 'Yes, delete it',
+  cancel: 'Cancel',
+  erased: 'Your conversation has been deleted.',
+  ended_note: 'This chat has ended.',
+  new_chat: 'Start a new chat',
+  input_label: 'Your message',
+  enter_hint: 'Press Enter to send. Press Shift and Enter for a new line.',
+  chars_left: '{n} characters left',
+  send: 'Send',
+  err_generic: 'Something went wrong. Please try again.',
+},
+cy: {
+  _intl: 'cy-GB',
+  title: 'Siaradwch â ni',
+  launcher: 'Sgwrsiwch â ni',
+  close: 'Cau’r sgwrs',
+  close_short: 'Cau',
+  quick_exit: 'Gadael yn gyflym',
+  exit_hint: 'Gadael yn gyflym: pwyswch Esc dair gwaith.',
+  state_bot: 'Yn sgwrsio gyda’r bot',
+  state_queued: 'Yn aros am gwnselydd',
+  state_live: 'Yn sgwrsio gyda {name}',
+  state_anon: 'Yn sgwrsio gyda chwnselydd',
+  state_closed: 'Mae’r sgwrs wedi dod i ben',
+  conn_connecting: 'Wrthi’n cysylltu…',
+  conn_lost: 'Collwyd y cysylltiad. Yn ailgysylltu…',
+  conn_wait: 'Collwyd y cysylltiad. Yn ailgysylltu ymhen {s} eiliad',
+  conn_offline: 'Rydych chi all-lein. Byddwn ni’n ailgysylltu pan fyddwch chi ar-lein eto.',
+  conn_blocked: 'Allwn ni ddim cysylltu â’r sgwrs ar hyn o bryd. Rhowch gynnig arall arni nes ymlaen.',
+  reconnect: 'Ailgysylltu nawr',
+  try_again: 'Rhoi cynnig arall arni',
+  log_label: 'Sgwrs',
+  counsellor: 'Cwnselydd',
+  sr_name: '{name} (cwnselydd):',
+  sr_you: 'Chi:',
+  sr_system: 'Hysbysiad:',
+  sending: 'Yn anfon…',
+  sent: 'Wedi’i hanfon',
+  not_sent: 'Heb ei hanfon',
+  retry: 'Ceisio eto',
+  replies_label: 'Atebion awgrymedig',
+  typing_bot: 'Mae’r bot yn teipio…',
+  typing_name: 'Mae {name} yn teipio…',
+  typing_anon: 'Mae’r cwnselydd yn teipio…',
+  queue_title: 'Rydych chi yn y ciw',
+  queue_pos: 'Rydych chi’n rhif {n} yn y ciw.',
+  wait: 'Amser aros amcangyfrifedig: tua {n} munud.',
+  wait_one: 'Amser aros amcangyfrifedig: tua 1 munud.',
+  wait_soon: 'Amser aros amcangyfrifedig: llai na munud.',
+  wait_unknown: 'Allwn ni ddim amcangyfrif yr amser aros ar hyn o bryd.',
+  available: 'Cwnselwyr ar gael nawr: {n}',
+  help_intro: 'Os oes angen i chi siarad â rhywun nawr:',
+  help_samaritans: 'Y Samariaid: ffoniwch {num} (am ddim, ddydd a nos)',
+  help_shout: 'Shout: tecstiwch SHOUT i {num}',
+  help_emergency: 'Mewn argyfwng, ffoniwch {num}.',
+  leave_queue: 'Gadael y ciw',
+  talk_person: 'Siarad â pherson',
+  end_chat: 'Gorffen y sgwrs',
+  end_question: 'Gorffen y sgwrs hon? Fyddwch chi ddim yn gallu anfon rhagor o negeseuon ynddi.',
+  end_yes: 'Ie, ei gorffen',
+  delete: 'Dileu fy sgwrs',
+  delete_question: 'Dileu’r sgwrs gyfan hon o’n system? Does dim modd dadwneud hyn.',
+  delete_yes: 'Ie, ei dileu',
+  cancel: 'Canslo',
+  erased: 'Mae eich sgwrs wedi’i dileu.',
+  ended_note: 'Mae’r sgwrs hon wedi dod i ben.',
+  new_chat: 'Dechrau sgwrs newydd',
+  input_label: 'Eich neges',
+  enter_hint: 'Pwyswch Enter i anfon. Pwyswch Shift ac Enter am linell newydd.',
+  chars_left: '{n} nod ar ôl',
+  send: 'Anfon',
+  err_generic: 'Aeth rhywbeth o’i le. Rhowch gynnig arall arni.',
+},
+};
+
+// --- config
+const script = document.currentScript || [].slice.call(document.querySelectorAll('script[src]'))
+  .reverse().find((s) => /\/widget\.js([?#]|$)/.test(s.src));
+const attr = (name) => (script && script.getAttribute('data-' + name)) || '';
+const code = String(attr('locale') || document.documentElement.lang).trim().toLowerCase().split(/[-_]/)[0];
+const LOCALE = Object.prototype.hasOwnProperty.call(STRINGS, code) ? code : 'en';
+
+function t(key, vars) {
+  let s = STRINGS[LOCALE][key];
+  if (s == null) s = STRINGS.en[key];
+  if (s == null) s = key;
+  return vars ? s.replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m)) : s;
+}
+
+// data-gateway, or the script's origin (http -> ws, https -> wss) + /ws/chat.
+function gatewayUrl() {
+  let u;
+  try { u = new URL(attr('gateway') || '/ws/chat', (script && script.src) || location.href); }
+  catch (e) { u = new URL('/ws/chat', location.href); }
+  const secure = u.protocol === 'https:' || u.protocol === 'wss:';
+  return (secure ? 'wss://' : 'ws://') + u.host + u.pathname + u.search;
+}
+function exitUrl() {
+  try {
+    const u = new URL(attr('exit-url') || DEFAULT_EXIT, location.href);
+    if (u.protocol === 'https:' || u.protocol === 'http:') return u.href;
+  } catch (e) { /* fall back */ }
+  return DEFAULT_EXIT;
+}
+const GATEWAY = gatewayUrl();
+const EXIT_URL = exitUrl();
+const TITLE = attr('title') || t('title');
+const ACCENT = /^#([0-9a-f]{3}|[0-9a-f]{6})$/i.test(attr('accent')) ? attr('accent') : DEFAULT_ACCENT;
+
+// WCAG contrast: white text on the accent if it reaches 4.5:1, else near-black.
+function luminance(hex) {
+  const x = hex.length === 4 ? hex.replace(/\w/g, '$&$&') : hex;
+  return [0.2126, 0.7152, 0.0722].reduce((sum, w, i) => {
+    const v = parseInt(x.substr(1 + 2 * i, 2), 16) / 255;
+    return sum + w * (v <= 0.04045 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4));
+  }, 0);
+}
+const ON_WHITE = 1.05 / (luminance(ACCENT) + 0.05);
+const ON_ACCENT = ON_WHITE >= 4.5 ? '#ffffff' : '#111111';
+const ACCENT_TEXT = ON_WHITE >= 5.2 ? ACCENT : '#1a1a1a'; // as text on white and light tints
+
+// --- storage
+// sessionStorage only: it dies with the tab. Never localStorage or cookies.
+const store = {
+  get(k) { try { return sessionStorage.getItem(KEY + k); } catch (e) { return null; } },
+  set(k, v) { try { sessionStorage.setItem(KEY + k, v); } catch (e) { /* off */ } },
+  del(k) { try { sessionStorage.removeItem(KEY + k); } catch (e) { /* off */ } },
+  clearAll() {
+    try { Object.keys(sessionStorage).forEach((k) => { if (!k.indexOf(KEY)) sessionStorage.removeItem(k); }); } catch (e) { /* off */ }
+  },
+};
+
+// --- state
+let token = store.get('token') || null;
+let lastSeq = 0; // every seq up to it is shown: the resume point
+let maxSeq = 0; // highest seq rendered at all
+const seen = new Map(); // seq -> element: a seq is never shown twice
+const pendingEls = new Map(); // client_id -> own message still without seq
+let outbox = loadOutbox(); // own says until their ack
+const controls = []; // leave, erase, ask_counsellor waiting for a link
+
+let ws = null;
+let connected = false; // socket open and welcome received
+let retries = 0, retryAt = 0, welcomeAt = 0;
+let retryTimer = null, countdownTimer = null, connectTimer = null, ackTimer = null;
+let blocked = false; // refused (4400 / 1008 / 4429): wait for the person
+let stopped = false; // leave or erase sent: do not reconnect
+let erased = false, exiting = false, isOpen = false;
+let sessionState = null, counsellorName = null, queueInfo = null;
+let typingFrom = null, typingTimer = null, typingOn = false, typingSentAt = 0, typingIdle = null;
+let confirming = null; // 'end' | 'delete' | null
+let askedAt = 0, escapes = [], stuck = true; // stuck: the log is scrolled to its end
+
+function loadOutbox() {
+  try {
+    const v = JSON.parse(store.get('outbox') || '[]');
+    return Array.isArray(v) ? v.filter((i) => i && typeof i.id === 'string' && typeof i.text === 'string') : [];
+  } catch (e) { return []; }
+}
+// Unsent text survives a reload of the page in this tab.
+function saveOutbox() {
+  if (!outbox.length) return store.del('outbox');
+  store.set('outbox', JSON.stringify(outbox.map((i) => ({ id: i.id, text: i.text, value: i.value, failed: !!i.failed }))));
+}
+
+function newId() {
+  if (crypto.randomUUID) return crypto.randomUUID(); // secure contexts only
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (x) => x.toString(16).padStart(2, '0')).join('');
+}
+
+// --- styles
+const CSS = `
+:host{all:initial!important;display:block!important;position:fixed!important;right:0!important;bottom:0!important;z-index:2147483000!important}
+*{box-sizing:border-box}
+[hidden]{display:none!important}
+.root{font:16px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;color:#1a1a1a;text-align:left}
+.vh{position:absolute!important;width:1px;height:1px;margin:-1px;padding:0;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap;border:0}
+p,h2,h3,ul{margin:0}
+button{font:inherit;font-weight:600;line-height:1.2;cursor:pointer;border-radius:8px;min-height:44px;padding:.5rem .9rem;border:2px solid}
+:focus-visible{outline:3px solid #1a1a1a;outline-offset:2px}
+.primary,.launcher,.you .bubble{background:var(--ac);color:var(--on);border-color:var(--ac)}
+.secondary{background:#fff;color:var(--act)}
+.danger{background:#a4262c;color:#fff;border-color:#a4262c}
+.link{background:none;border:0;color:var(--act);text-decoration:underline;font-weight:400;padding:.4rem .2rem;min-height:36px}
+a{color:var(--act)}
+.launcher,.panel{position:fixed;right:16px;bottom:16px}
+.launcher{border-radius:99px;padding:.75rem 1.25rem;box-shadow:0 2px 10px #0004}
+.panel{width:380px;max-width:calc(100vw - 32px);height:600px;max-height:calc(100vh - 32px);background:#fff;border:1px solid #c4c9d0;border-radius:12px;box-shadow:0 4px 24px #0003;display:flex;flex-direction:column;overflow-y:auto}
+@media (max-width:480px),(max-height:520px){.panel{inset:0;width:100%;max-width:none;height:100%;max-height:none;border:0;border-radius:0}.hint{display:none}}
+.head{background:var(--ac);color:var(--on);padding:.6rem .75rem;display:flex;gap:.5rem;align-items:center}
+.head :focus-visible{outline-color:var(--on)}
+.head button{padding:.4rem .6rem;font-size:.95rem;flex:none}
+.titles{flex:1;min-width:0}
+h2{font-size:1.05rem;overflow-wrap:break-word}
+.state,.conn,.foot{font-size:.875rem}
+.exit{background:#fff;color:#1a1a1a;border-color:#fff}
+.close{background:none;color:var(--on)}
+.conn{background:#fdf1cc;color:#3b2f00;padding:.4rem .75rem;display:flex;gap:.5rem;align-items:center;justify-content:space-between;flex-wrap:wrap}
+.conn button{min-height:36px;padding:.25rem .6rem;background:#fff;color:#3b2f00}
+.queue{background:#eef3f8;border-bottom:1px solid #c4d2e0;padding:.6rem .75rem;font-size:.9rem}
+.queue h3{font-size:.95rem}
+.queue [role=status]{margin-bottom:.4rem}
+.queue ul{margin:.25rem 0 .5rem;padding-left:1.2rem}
+.log{position:relative;flex:1;overflow-y:auto;padding:.75rem;display:flex;flex-direction:column;gap:.65rem;min-height:4rem}
+.msg{max-width:88%;align-self:flex-start}
+.you{align-self:flex-end}
+.system,.local{align-self:center;max-width:100%;text-align:center;font-size:.9rem}
+.who{font-size:.8rem;font-weight:700;margin-bottom:.15rem}
+.system,.local,.who,.typing{color:#3f3f3f}
+.bubble{padding:.5rem .75rem;border-radius:12px;white-space:pre-wrap;overflow-wrap:anywhere}
+.bot .bubble{background:#eef0f3}
+.counsellor .bubble{background:#e4f2e9;border-left:4px solid #2a6e46}
+.meta{font-size:.75rem;color:#595959;margin-top:.2rem;display:flex;gap:.4rem;align-items:center;flex-wrap:wrap}
+.you .meta{justify-content:flex-end}
+.system .meta{justify-content:center}
+.failed .st{color:#a4262c;font-weight:700}
+.meta button{min-height:32px;padding:.15rem .5rem;font-size:.8rem}
+.qr{display:flex;flex-wrap:wrap;gap:.4rem;margin-top:.5rem}
+.qr button,.queue button{min-height:40px;padding:.35rem .75rem;text-align:left}
+.typing{padding:0 .75rem .35rem;font-size:.85rem}
+.notice{margin:.4rem .75rem 0;padding:.5rem .75rem;border-radius:8px;background:#fdecea;color:#7a1a1a;font-size:.9rem}
+.ask{padding:.4rem .75rem 0}
+.ask button{width:100%}
+.ended,.composer{padding:.5rem .75rem;border-top:1px solid #e1e4e8}
+.ended{display:flex;flex-direction:column;gap:.5rem}
+label{display:block;font-size:.85rem;font-weight:600;margin-bottom:.25rem}
+.row{display:flex;gap:.5rem;align-items:flex-end;flex-wrap:wrap}
+textarea{flex:1;min-width:0;font:inherit;color:#1a1a1a;background:#fff;border:2px solid #6b7280;border-radius:8px;padding:.45rem .6rem;resize:none;min-height:44px;max-height:9rem}
+textarea:disabled{background:#f1f1f1}
+.counter,.hint{font-size:.8rem;color:#595959}
+.foot{padding:0 .75rem .5rem;display:flex;flex-wrap:wrap;column-gap:1rem}
+.hint{flex-basis:100%}
+.confirm{margin:.25rem .75rem .6rem;padding:.6rem;border:1px solid #c4c9d0;border-radius:8px;background:#f6f7f9}
+.confirm .row{margin-top:.5rem}
+.panel>:not(.log){flex:none}
+@media (prefers-reduced-motion:no-preference){
+.panel{animation:hw-rise .16s ease-out}
+@keyframes hw-rise{from{opacity:0;transform:translateY(8px)}}
+}
+`;
+
+// --- DOM
+// h('p', {class, text, onclick, ...attributes}, children)
+function h(tag, props, kids) {
+  const el = document.createElement(tag);
+  for (const k of Object.keys(props || {})) {
+    const v = props[k];
+    if (v == null || v === false) continue;
+    if (k === 'text') el.textContent = v;
+    else if (k === 'class') el.className = v;
+    else if (k.slice(0, 2) === 'on') el.addEventListener(k.slice(2), v);
+    else el.setAttribute(k, v === true ? '' : v);
+  }
+  el.append(...[].concat(kids || []).filter((c) => c != null && c !== false));
+  return el;
+}
+const button = (cls, text, onclick, extra) => h('button', Object.assign({ type: 'button', class: cls, text, onclick }, extra));
+
+// One line of the helplines list, with the number as a link.
+function helpline(key, num, href) {
+  const parts = t(key).split('{num}');
+  return h('li', null, [parts[0], h('a', { href, text: num }), parts[1] || '']);
+}
+
+function clock(iso) {
+  const d = iso ? new Date(iso) : new Date();
+  if (isNaN(d)) return '';
+  return d.toLocaleTimeString([t('_intl'), 'en-GB'], { hour: '2-digit', minute: '2-digit' });
+}
+
+let host = null;
+let shadow = null;
+const ui = {};
+
+function build() {
+  host = document.createElement('haven-chat');
+  shadow = host.attachShadow({ mode: 'open' });
+  try { // a constructed sheet is not blocked by a strict style-src policy
+    const sheet = new CSSStyleSheet();
+    sheet.replaceSync(CSS);
+    shadow.adoptedStyleSheets = [sheet];
+  } catch (e) { shadow.appendChild(h('style', { text: CSS })); }
+  const root = h('div', { class: 'root', lang: LOCALE });
+  root.style.setProperty('--ac', ACCENT);
+  root.style.setProperty('--on', ON_ACCENT);
+  root.style.setProperty('--act', ACCENT_TEXT);
+
+  ui.launcher = button('launcher', t('launcher'), () => openPanel(true)); // hidden while open
+
+  ui.stateLine = h('p', { class: 'state' });
+  const head = h('div', { class: 'head' }, [
+    h('div', { class: 'titles' }, [h('h2', { id: 'hw-title', text: TITLE }), ui.stateLine]),
+    button('exit', t('quick_exit'), quickExit),
+    button('close', t('close_short'), () => closePanel(true), { 'aria-label': t('close') }),
+  ]);
+
+  ui.connText = h('span', { 'aria-hidden': 'true' });
+  ui.connSr = h('span', { class: 'vh' }); // announced; the countdown is not
+  ui.connBtn = button('', '', reconnectNow, { hidden: true });
+  ui.connBox = h('div', { class: 'conn', hidden: true }, [ui.connText, ui.connBtn]);
+
+  ui.qPos = h('p');
+  ui.qWait = h('p');
+  ui.qAvail = h('p');
+  ui.queue = h('section', { class: 'queue', 'aria-labelledby': 'hw-qh', hidden: true }, [
+    h('h3', { id: 'hw-qh', text: t('queue_title') }),
+    h('div', { role: 'status' }, [ui.qPos, ui.qWait, ui.qAvail]),
+    h('p', { text: t('help_intro') }),
+    h('ul', null, [
+      helpline('help_samaritans', '116 123', 'tel:116123'),
+      helpline('help_shout', '85258', 'sms:85258'),
+      helpline('help_emergency', '999', 'tel:999'),
+    ]),
+    button('secondary', t('leave_queue'), leaveChat),
+  ]);
+
+  ui.log = h('div', { class: 'log', role: 'log', 'aria-live': 'polite', 'aria-label': t('log_label'), tabindex: '0' });
+  ui.typing = h('p', { class: 'typing', hidden: true });
+  ui.notice = h('p', { class: 'notice', hidden: true });
+  ui.ask = h('div', { class: 'ask', hidden: true }, button('secondary', t('talk_person'), askCounsellor));
+  ui.endedText = h('p', { text: t('ended_note') });
+  ui.newBtn = button('primary', t('new_chat'), newChat);
+  ui.ended = h('div', { class: 'ended', hidden: true }, [ui.endedText, ui.newBtn]);
+
+  ui.input = h('textarea', {
+    id: 'hw-input', rows: '2', maxlength: MAX_LEN, 'aria-describedby': 'hw-hint hw-count',
+    oninput: onInput, onkeydown: onInputKey,
+  });
+  ui.counter = h('p', { id: 'hw-count', class: 'counter', hidden: true });
+  const form = ui.form = h('form', { class: 'composer', onsubmit: (e) => { e.preventDefault(); sendFromInput(); } }, [
+    h('label', { for: 'hw-input', text: t('input_label') }),
+    h('div', { class: 'row' }, [ui.input, h('button', { class: 'primary', text: t('send') })]),
+    h('p', { id: 'hw-hint', class: 'vh', text: t('enter_hint') }),
+    ui.counter,
+  ]);
+
+  ui.endBtn = button('link', t('end_chat'), () => showConfirm('end'));
+  ui.delBtn = button('link', t('delete'), () => showConfirm('delete'));
+  ui.foot = h('div', { class: 'foot' }, [ui.endBtn, ui.delBtn, h('p', { class: 'hint', text: t('exit_hint') })]);
+  ui.confirmQ = h('p', { id: 'hw-cq' });
+  ui.confirmYes = button('danger', '', confirmYes);
+  ui.confirmNo = button('secondary', t('cancel'), () => hideConfirm(true));
+  ui.confirm = h('div', { class: 'confirm', role: 'group', 'aria-labelledby': 'hw-cq', hidden: true },
+    [ui.confirmQ, h('div', { class: 'row' }, [ui.confirmYes, ui.confirmNo])]);
+
+  ui.panel = h('div', {
+    class: 'panel', role: 'dialog', 'aria-labelledby': 'hw-title', hidden: true,
+  }, [
+    head, h('div', { role: 'status' }, ui.connSr), ui.connBox, ui.queue, ui.log, ui.typing,
+    h('div', { role: 'status' }, ui.notice), ui.ask, ui.ended, form, ui.confirm, ui.foot,
+  ]);
+  root.append(ui.launcher, ui.panel);
+  // Keep the newest message in view when the log shrinks (queue box, notices).
+  // A scroll right after a resize is the browser's, not the person's.
+  let logH = 0;
+  ui.log.onscroll = () => {
+    const l = ui.log;
+    if (l.clientHeight === logH) stuck = l.scrollHeight - l.scrollTop - l.clientHeight < 80;
+  };
+  if (window.ResizeObserver) new ResizeObserver(() => { if (stuck) scrollDown(); logH = ui.log.clientHeight; }).observe(ui.log);
+  shadow.appendChild(root);
+  document.body.appendChild(host);
+
+  // Own messages typed before a reload and never acknowledged.
+  for (const item of outbox) {
+    const el = ownMessage(item.id, item.text);
+    ui.log.appendChild(el);
+    if (item.failed) markFailed(item.id);
+    else setStatus(el, 'sending');
+  }
+  refresh();
+}
+
+// --- view
+function refresh() {
+  const closed = erased || sessionState === 'closed' || sessionState === 'abandoned';
+  const st = closed ? 'closed' : sessionState === 'live' && !counsellorName ? 'anon' : sessionState;
+  ui.stateLine.textContent = /^(closed|anon|bot|queued|live)$/.test(st) ? t('state_' + st, { name: counsellorName }) : t('conn_connecting');
+  ui.queue.hidden = sessionState !== 'queued' || !queueInfo;
+  // Hidden while a quick reply says the same: one name, one button.
+  const same = [...ui.log.querySelectorAll('.qr button')].some((b) => b.textContent === t('talk_person'));
+  ui.ask.hidden = same || closed || !(sessionState === 'bot' || sessionState === null);
+  ui.ended.hidden = !closed;
+  ui.endedText.hidden = erased;
+  if (closed && ui.form.contains(shadow.activeElement)) ui.newBtn.focus();
+  ui.input.disabled = ui.form.hidden = closed;
+  ui.endBtn.hidden = closed || !token;
+  ui.delBtn.hidden = erased || !(token || seen.size);
+  ui.foot.hidden = !!confirming;
+  if (closed) setTyping(null);
+}
+
+function setConn(kind, seconds) {
+  const text = kind ? t('conn_' + kind, { s: seconds }) : '';
+  const btn = kind === 'blocked' ? t('try_again') : kind === 'wait' || kind === 'offline' ? t('reconnect') : '';
+  const sr = kind === 'wait' ? t('conn_lost') : text;
+  ui.connText.textContent = text;
+  if (ui.connSr.textContent !== sr) ui.connSr.textContent = sr;
+  if (ui.connBtn.textContent !== btn) ui.connBtn.textContent = btn;
+  ui.connBtn.hidden = !btn;
+  ui.connBox.hidden = !text;
+}
+
+function showNotice(text) {
+  ui.notice.textContent = text || '';
+  ui.notice.hidden = !text;
+}
+
+const focusInside = () => !!(shadow && shadow.activeElement);
+const scrollDown = () => { ui.log.scrollTop = ui.log.scrollHeight; };
+
+// --- messages
+// kind: bot, counsellor, you, system. Screen readers hear who speaks first.
+function messageEl(kind, text, at, name) {
+  const who = kind === 'bot' ? t('who_bot') : kind === 'counsellor' ? name || t('counsellor') : null;
+  const sr = kind === 'counsellor' && name ? t('sr_name', { name }) : who ? who + ':' : t('sr_' + kind);
+  return h('div', { class: 'msg ' + kind }, [
+    who && h('p', { class: 'who', 'aria-hidden': 'true', text: who }),
+    h('p', { class: kind === 'system' ? '' : 'bubble' }, [h('span', { class: 'vh', text: sr + ' ' }), String(text == null ? '' : text)]),
+    h('p', { class: 'meta' }, h('time', { datetime: at || new Date().toISOString(), text: clock(at) })),
+  ]);
+}
+
+function ownMessage(cid, text, at) {
+  const el = messageEl('you', text, at);
+  el.lastChild.appendChild(h('span', { class: 'st' }));
+  if (cid) { el.dataset.cid = cid; pendingEls.set(cid, el); }
+  return el;
+}
+
+function setStatus(el, status) {
+  el.querySelector('.st').textContent = t(status);
+  el.classList.toggle('failed', status === 'not_sent');
+  for (const b of el.querySelectorAll('.meta button')) b.remove();
+}
+
+// Insert after the last element with a lower seq. Own messages still waiting
+// for their seq (and failed ones) stay at the end.
+function place(el, seq) {
+  el.dataset.seq = seq;
+  seen.set(seq, el);
+  let ref = null;
+  for (let c = ui.log.lastElementChild; c && !ref; c = c.previousElementSibling) {
+    if (c !== el && c.dataset.seq && Number(c.dataset.seq) < seq) ref = c;
+  }
+  const before = ref ? ref.nextElementSibling : ui.log.firstElementChild;
+  if (before !== el) ui.log.insertBefore(el, before);
+  while (seen.has(lastSeq + 1)) lastSeq++;
+  store.set('last_seq', lastSeq);
+  if (seq > maxSeq) maxSeq = seq;
+}
+
+function onMessage(m) {
+  if (typeof m.seq !== 'number' || m.seq < 1 || seen.has(m.seq)) return; // dedupe by seq
+  const newest = m.seq > maxSeq;
+  if (newest) clearQuickReplies();
+  if (m.from === 'user') {
+    if (m.client_id && pendingEls.has(m.client_id)) {
+      confirmSent(m.client_id, m.seq); // ours: on resume or from another tab
+    } else {
+      const el = ownMessage(null, m.text, m.at);
+      if (m.client_id) el.dataset.cid = m.client_id;
+      setStatus(el, 'sent');
+      place(el, m.seq);
+    }
+  } else {
+    const kind = m.from === 'bot' || m.from === 'counsellor' ? m.from : 'system';
+    if (kind === 'counsellor' && m.name) counsellorName = m.name;
+    const el = messageEl(kind, m.text, m.at, kind === 'counsellor' ? m.name || counsellorName : null);
+    place(el, m.seq);
+    if (typingFrom === kind) setTyping(null);
+    if (newest && kind === 'bot' && Array.isArray(m.quick_replies)) showQuickReplies(el, m.quick_replies);
+  }
+  if (stuck) scrollDown();
+  refresh();
+}
+
+function clearQuickReplies() {
+  for (const g of ui.log.querySelectorAll('.qr')) g.remove();
+}
+
+function showQuickReplies(el, replies) {
+  const group = h('div', { class: 'qr', role: 'group', 'aria-label': t('replies_label') });
+  for (const r of replies) {
+    if (!r || typeof r.label !== 'string') continue;
+    group.appendChild(button('secondary', r.label, () => {
+      if (ui.input.disabled) return;
+      group.remove();
+      queueSay(r.label, r.value);
+      ui.input.focus();
+    }));
+  }
+  if (group.childElementCount) el.appendChild(group);
+}
+
+// The server has our message under seq (ack, or a message with our client_id).
+function confirmSent(cid, seq) {
+  const el = pendingEls.get(cid);
+  pendingEls.delete(cid);
+  outbox = outbox.filter((i) => i.id !== cid);
+  saveOutbox();
+  if (!el) return;
+  if (seen.has(seq)) return el.remove();
+  setStatus(el, 'sent');
+  place(el, seq);
+}
+
+function markFailed(cid) {
+  const el = pendingEls.get(cid);
+  const item = outbox.find((i) => i.id === cid);
+  if (item) { item.failed = true; item.sentAt = 0; saveOutbox(); }
+  if (!el) return;
+  setStatus(el, 'not_sent');
+  el.lastChild.append(button('secondary', t('retry'), () => retry(item, el)));
+}
+
+function retry(item, el) {
+  if (!item || !pendingEls.has(item.id)) return;
+  item.failed = false;
+  saveOutbox();
+  setStatus(el, 'sending');
+  showNotice('');
+  ui.input.focus();
+  transmit(item);
+}
+
+function setTyping(from) {
+  clearTimeout(typingTimer);
+  typingFrom = from;
+  ui.typing.hidden = !from;
+  ui.typing.textContent = !from ? '' : from === 'bot' ? t('typing_bot')
+    : counsellorName ? t('typing_name', { name: counsellorName }) : t('typing_anon');
+  if (from) typingTimer = setTimeout(() => setTyping(null), TYPING_SHOW);
+}
+
+// Forget what is shown; own messages not yet stored stay (they will be sent).
+function clearTranscript() {
+  ui.log.textContent = '';
+  seen.clear();
+  lastSeq = maxSeq = 0;
+  store.set('last_seq', 0);
+  for (const el of pendingEls.values()) ui.log.appendChild(el);
+}
+
+// --- sending
+function sendFrame(frame) {
+  if (!ws || ws.readyState !== 1) return false;
+  try { ws.send(JSON.stringify(frame)); return true; } catch (e) { return false; }
+}
+
+function transmit(item) {
+  if (!connected || item.failed) return;
+  const frame = { type: 'say', client_id: item.id, text: item.text };
+  if (item.value != null) frame.value = item.value;
+  if (!sendFrame(frame)) return;
+  item.sentAt = Date.now();
+  if (!ackTimer) ackTimer = setTimeout(checkAcks, ACK_TIMEOUT);
+}
+
+const lastSent = () => outbox.filter((i) => i.sentAt && !i.failed).pop();
+
+// No ack: probably a half-open link (the phone changed network). Resume.
+function checkAcks() {
+  ackTimer = null;
+  const waiting = outbox.filter((i) => i.sentAt && !i.failed);
+  if (!waiting.length) return;
+  if (waiting.some((i) => Date.now() - i.sentAt >= ACK_TIMEOUT - 100)) { dropSocket(); scheduleReconnect(); }
+  else ackTimer = setTimeout(checkAcks, ACK_TIMEOUT / 2);
+}
+
+function queueSay(text, value) {
+  const item = { id: newId(), text };
+  if (value != null) item.value = value;
+  outbox.push(item);
+  saveOutbox();
+  const el = ownMessage(item.id, text);
+  setStatus(el, 'sending');
+  clearQuickReplies();
+  ui.log.appendChild(el);
+  scrollDown();
+  showNotice('');
+  transmit(item);
+  refresh();
+}
+
+function sendFromInput() {
+  const text = ui.input.value.trim();
+  if (ui.input.disabled || !text || text.length > MAX_LEN) return ui.input.focus(); // empty: not sent
+  queueSay(text, null);
+  ui.input.value = '';
+  onInput();
+  ui.input.focus();
+}
+
+function sendControl(frame) {
+  if (connected && sendFrame(frame)) {
+    if (frame.type === 'leave' || frame.type === 'erase') stopped = true;
+    return;
+  }
+  if (!controls.some((c) => c.type === frame.type)) controls.push(frame);
+  if (!ws && !retryTimer) connect();
+}
+
+function onInput() {
+  const len = ui.input.value.length;
+  ui.counter.hidden = len < COUNTER_FROM;
+  ui.counter.textContent = len < COUNTER_FROM ? '' : t('chars_left', { n: Math.max(0, MAX_LEN - len) });
+  ui.input.style.height = 'auto';
+  ui.input.style.height = ui.input.scrollHeight + 4 + 'px';
+  if (!ui.input.value.trim()) return stopTyping();
+  if (connected && (!typingOn || Date.now() - typingSentAt > TYPING_REPEAT)) {
+    typingOn = sendFrame({ type: 'typing', on: true });
+    typingSentAt = Date.now();
+  }
+  clearTimeout(typingIdle);
+  typingIdle = setTimeout(stopTyping, TYPING_IDLE);
+}
+
+function stopTyping() {
+  clearTimeout(typingIdle);
+  if (typingOn) sendFrame({ type: 'typing', on: false });
+  typingOn = false;
+}
+
+function onInputKey(e) {
+  if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && e.keyCode !== 229) {
+    e.preventDefault();
+    sendFromInput();
+  }
+}
+
+// --- actions
+function askCounsellor() {
+  if (Date.now() - askedAt < 3000) return; // a double press sends once
+  askedAt = Date.now();
+  sendControl({ type: 'ask_counsellor' });
+  ui.input.focus();
+}
+
+function leaveChat() {
+  sendControl({ type: 'leave' });
+  sessionState = 'closed'; // the server confirms with a state frame
+  queueInfo = null;
+  stopTyping();
+  refresh();
+  ui.newBtn.focus();
+}
+
+function showConfirm(kind) {
+  confirming = kind;
+  ui.confirmQ.textContent = t(kind + '_question');
+  ui.confirmYes.textContent = t(kind + '_yes');
+  ui.confirm.hidden = false;
+  refresh();
+  ui.confirmNo.focus();
+}
+
+function hideConfirm(restoreFocus) {
+  const kind = confirming;
+  confirming = null;
+  ui.confirm.hidden = true;
+  refresh();
+  const back = kind === 'end' ? ui.endBtn : ui.delBtn;
+  if (restoreFocus && kind) (back.hidden ? ui.input : back).focus();
+}
+
+function confirmYes() {
+  const kind = confirming;
+  hideConfirm(false);
+  if (kind === 'end') leaveChat();
+  if (kind === 'delete') { sendControl({ type: 'erase' }); ui.input.focus(); }
+}
+
+function newChat() {
+  dropSocket();
+  stopped = blocked = erased = false;
+  forgetAll();
+  refresh();
+  retries = 0;
+  connect();
+  ui.input.focus();
+}
+
+// Forget the session: its token no longer resumes anything.
+function resetSession() {
+  token = null;
+  store.del('token');
+  sessionState = counsellorName = queueInfo = null;
+  clearTranscript();
+  setTyping(null);
+}
+
+function forgetAll() {
+  outbox = [];
+  pendingEls.clear();
+  saveOutbox();
+  controls.length = 0;
+  resetSession();
+}
+
+function onErased() {
+  stopped = erased = true;
+  forgetAll();
+  store.del('last_seq');
+  ui.log.appendChild(h('p', { class: 'msg local', text: t('erased') }));
+  showNotice('');
+  refresh();
+  if (isOpen) ui.newBtn.focus();
+}
+
+function onQueue(f) {
+  queueInfo = f;
+  const s = f.estimated_wait_s;
+  const min = Math.round(s / 60);
+  ui.qPos.textContent = f.position > 0 ? t('queue_pos', { n: f.position }) : '';
+  ui.qWait.textContent = typeof s !== 'number' || s < 0 ? t('wait_unknown')
+    : s < 60 ? t('wait_soon') : min === 1 ? t('wait_one') : t('wait', { n: min });
+  ui.qAvail.textContent = typeof f.counsellors_available === 'number' ? t('available', { n: f.counsellors_available }) : '';
+  refresh();
+}
+
+function onState(f) {
+  if (typeof f.state === 'string') sessionState = f.state;
+  if (f.counsellor) counsellorName = f.counsellor;
+  else if (sessionState !== 'live') counsellorName = null;
+  if (sessionState !== 'queued') queueInfo = null;
+  refresh();
+}
+
+function onError(f) {
+  if (f.code === 'unknown_token') return startOver();
+  // Answering a say: keep the text, mark it "not sent" with Retry. Without a
+  // client_id, a too large or rate-limited frame is most likely our last say.
+  const id = f.client_id || (/^(too_large|rate_limited|bad_frame)$/.test(f.code) && (lastSent() || {}).id);
+  if (pendingEls.has(id)) markFailed(id);
+  if (f.code === 'closed') { sessionState = 'closed'; refresh(); }
+  showNotice(String(f.message || '') || t('err_generic'));
+}
+
+// Unknown or expired token: start a new session (with backoff if we sent no
+// token, so a confused server is not hammered).
+function startOver() {
+  const hadToken = !!token;
+  dropSocket();
+  resetSession();
+  refresh();
+  if (hadToken) connect();
+  else scheduleReconnect();
+}
+
+// --- connection
+function connect() {
+  if (exiting || ws) return;
+  clearRetry();
+  let sock;
+  try { sock = new WebSocket(GATEWAY); } catch (e) { blocked = true; return setConn('blocked'); }
+  ws = sock;
+  connected = false;
+  welcomeAt = 0;
+  setConn(retries ? 'lost' : 'connecting');
+  connectTimer = setTimeout(() => { dropSocket(); scheduleReconnect(); }, CONNECT_TIMEOUT);
+  sock.onopen = () => sendFrame({ type: 'hello', v: PROTOCOL, token: token || null, last_seq: lastSeq, locale: LOCALE });
+  sock.onmessage = (ev) => onFrame(ev.data);
+  sock.onclose = (ev) => onClose(ev.code);
+}
+
+// Let go at once: a dead link may never finish a closing handshake.
+function dropSocket() {
+  const sock = ws;
+  ws = null;
+  connected = typingOn = false;
+  clearTimeout(connectTimer);
+  clearTimeout(ackTimer);
+  ackTimer = null;
+  for (const i of outbox) i.sentAt = 0;
+  if (!sock) return;
+  sock.onopen = sock.onmessage = sock.onclose = null;
+  try { sock.close(1000); } catch (e) { /* closing already */ }
+}
+
+function onClose(code) {
+  const lived = welcomeAt && Date.now() - welcomeAt > STABLE_MS;
+  const tooBig = code === 1009 && lastSent(); // do not resend it forever
+  dropSocket();
+  setTyping(null);
+  if (exiting) return;
+  if (code === 4404) return startOver();
+  if (code === 4400 || code === 1008 || code === 4429) { blocked = true; setConn('blocked'); return refresh(); }
+  if (tooBig) { markFailed(tooBig.id); showNotice(t('not_sent')); }
+  if (stopped || erased || sessionState === 'closed' || sessionState === 'abandoned') { setConn(''); return refresh(); }
+  if (lived) retries = 0;
+  scheduleReconnect();
+}
+
+function scheduleReconnect() {
+  clearRetry();
+  const delay = Math.random() * Math.min(BACKOFF_MAX, BACKOFF_BASE * Math.pow(2, retries++)); // full jitter
+  retryAt = Date.now() + delay;
+  retryTimer = setTimeout(() => { retryTimer = null; connect(); }, delay);
+  countdown();
+}
+
+function countdown() {
+  clearTimeout(countdownTimer);
+  if (!retryTimer) return;
+  const left = Math.ceil((retryAt - Date.now()) / 1000);
+  setConn(navigator.onLine === false ? 'offline' : left >= 1 ? 'wait' : 'lost', left);
+  countdownTimer = setTimeout(countdown, 250);
+}
+
+function clearRetry() {
+  clearTimeout(retryTimer);
+  clearTimeout(countdownTimer);
+  retryTimer = null;
+}
+
+function reconnectNow() {
+  blocked = false;
+  retries = 0;
+  clearRetry();
+  connect();
+}
+
+function onFrame(raw) {
+  let f;
+  try { f = JSON.parse(raw); } catch (e) { return; }
+  if (!f || typeof f.type !== 'string') return;
+  if (f.type === 'welcome') onWelcome(f);
+  else if (f.type === 'message') onMessage(f);
+  else if (f.type === 'ack') { if (typeof f.client_id === 'string' && typeof f.seq === 'number') confirmSent(f.client_id, f.seq); refresh(); }
+  else if (f.type === 'typing') { if (f.on) setTyping(f.from === 'bot' ? 'bot' : 'counsellor'); else if (typingFrom === f.from) setTyping(null); }
+  else if (f.type === 'state') onState(f);
+  else if (f.type === 'queue') onQueue(f);
+  else if (f.type === 'erased') onErased();
+  else if (f.type === 'error') onError(f);
+}
+
+function onWelcome(f) {
+  clearTimeout(connectTimer);
+  connected = true;
+  blocked = false;
+  welcomeAt = Date.now();
+  if (typeof f.token === 'string' && f.token) {
+    if (token !== f.token && seen.size) clearTranscript(); // a new session starts empty
+    token = f.token;
+    store.set('token', token);
+  }
+  // Our view is ahead of the server's: it sends the whole transcript again.
+  if (typeof f.last_seq === 'number' && f.last_seq < lastSeq) clearTranscript();
+  setConn('');
+  onState({ state: f.state, counsellor: counsellorName });
+  for (const c of controls.splice(0)) sendControl(c);
+  for (const item of outbox) transmit(item); // same client_id: stored once
+}
+
+// --- panel
+function openPanel(moveFocus) {
+  if (exiting) return;
+  ui.panel.hidden = false;
+  ui.launcher.hidden = isOpen = true;
+  store.set('open', '1');
+  if (!ws && !retryTimer && !blocked && !stopped) connect(); // a session starts on first open
+  if (moveFocus) (ui.input.disabled ? ui.newBtn : ui.input).focus();
+  scrollDown();
+}
+
+function closePanel(moveFocus) {
+  if (confirming) hideConfirm(false);
+  ui.panel.hidden = true;
+  ui.launcher.hidden = isOpen = false;
+  store.del('open');
+  if (moveFocus) ui.launcher.focus();
+}
+
+// --- quick exit
+function quickExit() {
+  if (exiting) return;
+  exiting = true;
+  try { if (ws && ws.readyState === 1) ws.send('{"type":"leave"}'); } catch (e) { /* best effort */ }
+  clearRetry();
+  dropSocket();
+  store.clearAll();
+  token = null;
+  if (shadow) shadow.textContent = '';
+  if (host) host.remove();
+  try { document.title = ''; document.body.textContent = ''; } catch (e) { /* keep going */ }
+  location.replace(EXIT_URL);
+}
+
+function onKeyDown(e) {
+  if ((e.key !== 'Escape' && e.key !== 'Esc') || e.repeat) return;
+  const now = Date.now();
+  escapes = escapes.filter((x) => now - x < EXIT_WINDOW).concat(now);
+  if (escapes.length >= 3) { e.preventDefault(); return quickExit(); }
+  if (isOpen) closePanel(focusInside() || document.activeElement === document.body);
+}
+
+// --- start
+function start() {
+  if (!document.body) return document.addEventListener('DOMContentLoaded', start, { once: true });
+  build();
+  window.addEventListener('keydown', onKeyDown, true);
+  window.addEventListener('online', () => { if (retryTimer) reconnectNow(); });
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'visible' && retryTimer) reconnectNow();
+  });
+  if (token || outbox.length) connect(); // a conversation is under way in this tab
+  if (store.get('open') === '1') openPanel(false);
+}
+
+window.HavenWidget = Object.freeze({
+  open() { if (ui.panel) openPanel(true); },
+  close() { if (ui.panel) closePanel(true); },
+  state() {
+    return { connected, sessionState, lastSeq, outbox: outbox.filter((i) => !i.failed).length };
+  },
+});
+
+start();
+})();
