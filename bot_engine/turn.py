@@ -1,0 +1,162 @@
+"""One turn of the bot: moving through nodes and collecting what to send.
+
+A ``Turn`` starts from the current state, enters one or more nodes (following
+``then``, routing a request for a person by the service's context, and redirecting
+to the consent question when a node needs consent first), and ends with the new
+state and the outputs in the order the gateway should act on them:
+
+1. ``Escalate`` first, so that a person in crisis enters the queue without waiting
+   for the bot's typing delays;
+2. the ``Reply`` messages, the last carrying the quick replies;
+3. ``End`` or ``ScheduleCheckin`` last.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bot_engine.compiled import LocaleScript
+from bot_engine.config import EngineConfig
+from bot_engine.script import Node, Script
+from bot_engine.state import ConversationState
+from bot_engine.types import (
+    Context,
+    End,
+    Escalate,
+    Output,
+    Priority,
+    QuickReply,
+    Reply,
+    ScheduleCheckin,
+    TriggerMatch,
+    Via,
+)
+
+
+class Turn:
+    """Collects the effects of one step; used once, then discarded."""
+
+    def __init__(
+        self,
+        script: Script,
+        view: LocaleScript,
+        state: ConversationState,
+        context: Context,
+        config: EngineConfig,
+    ) -> None:
+        self.script, self.view, self.context, self.config = script, view, context, config
+        self.state = state
+        self.escalation: Escalate | None = None
+        self.replies: list[Reply] = []
+        self.ending: End | None = None
+        self.visited: list[str] = []
+
+    # ------------------------------------------------------------ moving
+
+    def current_node(self) -> Node:
+        """The node the person is at; a node removed from an edited script falls back."""
+        node = self.script.nodes.get(self.state.node)
+        if node is not None:
+            return node
+        key = "fallback" if self.state.consented else "start"
+        return self.script.nodes[self.script.special(key)]
+
+    def _gate(self, node: Node) -> Node:
+        if node.before_consent or node.consent or node.route or self.state.consented:
+            return node
+        return self.script.nodes[self.script.special("consent")]
+
+    def counsellor_node(self) -> str:
+        """Where a request for a person leads, told honestly by the service's state.
+
+        Asking again right after hearing that nobody is free means "I'll wait".
+        """
+        told = ("counsellor_unavailable", "service_closed")
+        if self.state.node in {self.script.special(key) for key in told}:
+            key = "queue_anyway"
+        elif not self.context.service_open:
+            key = "service_closed"
+        elif self.context.counsellor_free:
+            key = "counsellor_available"
+        else:
+            key = "counsellor_unavailable"
+        return self.script.special(key)
+
+    def _route(self, node: Node) -> Node:
+        if node.route != "counsellor":
+            return node
+        self.visited.append(node.id)
+        return self.script.nodes[self.counsellor_node()]
+
+    def enter(self, node_id: str, via: Via) -> None:
+        """Go to ``node_id`` (and on through ``then``), saying each node's replies."""
+        texts: list[str] = []
+        node = self.script.nodes[node_id]
+        for _ in range(len(self.script.nodes) + 1):
+            node = self._route(self._gate(node))
+            self.visited.append(node.id)
+            if node.consent:
+                self.state = self.state.evolve(consented=True)
+            if node.mood is not None:
+                self.state = self.state.evolve(mood=node.mood)
+            if node.escalate is not None:
+                self.escalate(node.escalate, via)
+            texts.extend(self.view.texts[node.id])
+            if node.then is None:
+                break
+            node = self.script.nodes[node.then]
+        self._say(texts, node)
+        self.state = self.state.evolve(node=node.id)
+        if node.end is not None:
+            self.ending = End(erase=node.end == "erase")
+
+    def ask_for_counsellor(self, via: Via) -> None:
+        """A request for a person from outside the script (a button or a typed phrase)."""
+        self.enter(self.counsellor_node(), via)
+
+    def crisis(self, match: TriggerMatch) -> None:
+        """Escalate at once with the rule that matched, then give the crisis reply."""
+        self.escalation = Escalate(Priority.CRISIS, match.rule, match.matched)
+        self.enter(self.script.special("crisis"), Via("typed", match.matched))
+
+    def escalate(self, priority: Priority, via: Via) -> None:
+        if self.escalation is not None and self.escalation.priority == Priority.CRISIS:
+            return
+        prefix = "crisis" if priority == Priority.CRISIS else "request"
+        self.escalation = Escalate(priority, f"{prefix}:{via.how}", via.matched)
+
+    def _say(self, texts: list[str], final: Node) -> None:
+        labels = self.view.labels[final.id]
+        buttons = tuple(QuickReply(labels[c.value], c.value) for c in final.choices)
+        typing = self.config.typing
+        for index, text in enumerate(texts):
+            last = index == len(texts) - 1
+            self.replies.append(
+                Reply(
+                    text=text,
+                    quick_replies=buttons if last else (),
+                    typing_delay_s=typing.delay_for(text),
+                    invites_text=final.free_text if last else False,
+                )
+            )
+
+    # ------------------------------------------------------------ finishing
+
+    def finish(self, now: datetime) -> tuple[ConversationState, tuple[Output, ...]]:
+        """The new state and the outputs, in the order the gateway should act on them."""
+        outputs: list[Output] = []
+        state = self.state
+        if self.escalation is not None:
+            outputs.append(self.escalation)
+            state = state.evolve(phase="escalated")
+        outputs.extend(self.replies)
+        if self.ending is not None:
+            outputs.append(self.ending)
+            state = state.evolve(phase="ended")
+        elif (
+            state.phase == "bot"
+            and state.consented
+            and (state.checkins_sent < self.config.max_checkins)
+        ):
+            outputs.append(ScheduleCheckin(now + timedelta(seconds=self.config.checkin_after_s)))
+        return state, tuple(outputs)

@@ -1,0 +1,162 @@
+"""The data that goes into and comes out of the bot engine.
+
+A leaf module: it imports nothing from the rest of the project, so the gateway, the
+command line tools and the tests can all share these shapes without import cycles.
+
+Inputs are *events* (something happened in the conversation) plus a *context* (facts
+about the service right now, such as how many counsellors are free). Outputs are plain
+data the gateway acts on, in the order it should act on them.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, TypeAlias
+
+
+class Priority(enum.StrEnum):
+    """How urgently a person should be seen by a counsellor."""
+
+    CRISIS = "crisis"
+    REQUESTED = "requested"
+
+
+TriggerKind: TypeAlias = Literal["crisis", "request"]
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerMatch:
+    """What the trigger detector found in a message.
+
+    ``rule`` is the id of the rule that matched (for example ``crisis:method:overdose``),
+    ``matched`` is the normalised piece of text that matched it, so that a counsellor
+    can see at a glance why the session was raised.
+    """
+
+    kind: TriggerKind
+    priority: Priority
+    rule: str
+    matched: str
+
+
+# ---------------------------------------------------------------- events (inputs)
+
+
+@dataclass(frozen=True, slots=True)
+class UserMessage:
+    """The person typed ``text``; ``value`` is set when they pressed a quick reply."""
+
+    text: str
+    value: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AskCounsellor:
+    """The person pressed "Talk to a person" (the ``ask_counsellor`` frame)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TimerFired:
+    """A timer the engine asked for earlier (with ``ScheduleCheckin``) has fired."""
+
+    kind: Literal["checkin"] = "checkin"
+
+
+@dataclass(frozen=True, slots=True)
+class SessionEvent:
+    """``started``: a new session, the bot greets. ``returned``: a counsellor handed
+    the person back to the bot."""
+
+    kind: Literal["started", "returned"]
+
+
+Event: TypeAlias = UserMessage | AskCounsellor | TimerFired | SessionEvent
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """Facts about the service at the moment of the step, supplied by the gateway.
+
+    ``counsellors_available`` is ``None`` when the gateway does not know; the bot then
+    assumes someone may be free. When the service is closed or nobody is free, a person
+    who asks for a human is told so plainly and offered alternatives.
+    """
+
+    counsellors_available: int | None = None
+    service_open: bool = True
+
+    @property
+    def counsellor_free(self) -> bool:
+        """Whether a person asking for a counsellor may be seen soon."""
+        free = self.counsellors_available is None or self.counsellors_available > 0
+        return self.service_open and free
+
+
+# ---------------------------------------------------------------- outputs
+
+
+@dataclass(frozen=True, slots=True)
+class QuickReply:
+    """A button under a bot message: ``label`` is shown, ``value`` is sent back."""
+
+    label: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A bot message. The gateway shows "typing" for ``typing_delay_s`` first.
+
+    ``invites_text`` is true when the message asks the person to write in their own
+    words; every reply that ends a turn has quick replies, invites text, or is
+    followed by ``End``, so the person never meets a dead end.
+    """
+
+    text: str
+    quick_replies: tuple[QuickReply, ...] = ()
+    typing_delay_s: float = 0.0
+    invites_text: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Escalate:
+    """Put the session in the counsellor queue with ``priority``.
+
+    ``reason`` is a rule id such as ``crisis:method:overdose``, ``request:typed``,
+    ``request:button`` or ``request:command``; ``matched`` is what triggered it.
+    """
+
+    priority: Priority
+    reason: str
+    matched: str
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleCheckin:
+    """Fire ``TimerFired("checkin")`` at ``at``; replaces any earlier check-in."""
+
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class End:
+    """The bot ends the session; with ``erase`` the gateway deletes the messages."""
+
+    erase: bool
+
+
+Output: TypeAlias = Reply | Escalate | ScheduleCheckin | End
+
+
+@dataclass(frozen=True, slots=True)
+class Via:
+    """How the person reached a node, used to explain an escalation.
+
+    ``how`` is ``typed``, ``button`` or ``command``; ``matched`` is the text, value or
+    command that led there.
+    """
+
+    how: Literal["typed", "button", "command"]
+    matched: str = ""
