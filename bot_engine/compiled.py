@@ -83,11 +83,17 @@ def locale_variables(script: Script, locale: str) -> dict[str, str]:
         variables |= base.variables
     if own is not None:
         variables |= own.variables
-    entries = own.directory if own is not None and own.directory else ()
-    if not entries and base is not None:
-        entries = base.directory
-    variables["resource_list"] = directory_text(entries, variables)
+    variables["resource_list"] = directory_text(locale_directory(script, locale), variables)
     return variables
+
+
+def locale_directory(script: Script, locale: str) -> tuple[Resource, ...]:
+    """The resource directory of ``locale``, or the English one when it has none."""
+    own = script.resources.get(locale)
+    if own is not None and own.directory:
+        return own.directory
+    base = script.resources.get(BASE_LOCALE)
+    return base.directory if base is not None else ()
 
 
 # ---------------------------------------------------------------- rules
@@ -159,6 +165,10 @@ class LocaleScript:
             commands |= translation.commands
         self.shared = self._compile(shared)
         self.commands = commands
+        self.helplines = tuple(
+            f"{entry.name}: {substitute(entry.contact, variables)}"
+            for entry in locale_directory(script, locale)
+        )
 
     def _compile(self, rules: tuple[Rule, ...]) -> tuple[Matcher, ...]:
         matchers = []

@@ -114,6 +114,10 @@ class BotEngine:
         """Like ``bot_engine.detect``, including this script set's extra trigger phrases."""
         return self._views[self.locale_for(locale)].triggers.detect(text)
 
+    def helplines(self, locale: str = BASE_LOCALE) -> tuple[str, ...]:
+        """The resource directory as lines ("Samaritans: call 116 123, ..."), for waiting people."""
+        return self._views[self.locale_for(locale)].helplines
+
     def new_state(self, locale: str) -> ConversationState:
         """The state of a conversation that has not started (send ``started`` next)."""
         return ConversationState(locale=self.locale_for(locale), node=self.script.special("start"))

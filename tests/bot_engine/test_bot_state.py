@@ -67,3 +67,11 @@ def test_resume_after_restart_at_the_same_node(engine: BotEngine) -> None:
     result = engine.step(restored, UserMessage("Breathe with me", "breathe"), NOW)
     assert result.state.node == "breathing"
     assert result.state.mood == "anxious"
+
+
+def test_helplines_come_from_the_locale_directory_with_english_fallback() -> None:
+    engine = BotEngine.load(None)
+    english = engine.helplines("en")
+    assert any(line.startswith("Samaritans: call 116 123") for line in english)
+    assert engine.helplines("fr") == english
+    assert engine.helplines("cy")
