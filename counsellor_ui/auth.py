@@ -1,21 +1,25 @@
-"""Who is signed in: an opaque session id in a cookie, CSRF tokens, sign-in throttling."""
+"""Who is signed in: an opaque session id in a cookie, roles, and CSRF tokens.
+
+Every view starts with ``require`` (signed in, and the role the page needs)
+and every form post with ``check_csrf``. The websocket checks the same cookie
+at the handshake and again before each frame it acts on.
+"""
 
 from __future__ import annotations
 
 import secrets
-import time
-from collections import defaultdict, deque
 
-from starlette.exceptions import HTTPException
+from starlette.datastructures import FormData
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
-from gateway.actions.staff import SignedIn, staff_for_session
+from gateway.actions.signin import SignedIn, staff_for_session
 from gateway.runtime import Runtime
 from gateway.types import StaffRole
 
 SESSION_COOKIE = "haven_staff"
 LOGIN_CSRF_COOKIE = "haven_login_csrf"
+COOKIE_PATH = "/counsellor"
 
 
 def runtime_of(conn: HTTPConnection) -> Runtime:
@@ -34,20 +38,32 @@ class SignInRequired(Exception):
     """Raised by ``require``; answered with a redirect to the sign-in page."""
 
 
+class PageError(Exception):
+    """Answered with a plain page saying what went wrong (403, 404, 400)."""
+
+    def __init__(self, status_code: int, message: str) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.message = message
+
+
 async def require(request: Request, *, supervisor: bool = False) -> SignedIn:
+    """The signed-in staff member, who must supervise when ``supervisor`` is set."""
     who = await signed_in(request)
     if who is None:
         raise SignInRequired
     if supervisor and not StaffRole(who.staff.role).can_supervise:
-        raise HTTPException(403, "This page is for supervisors.")
+        raise PageError(403, "This page is for supervisors and admins.")
     return who
 
 
-async def check_csrf(request: Request, who: SignedIn) -> None:
+async def check_csrf(request: Request, who: SignedIn) -> FormData:
+    """The posted form, if it carries this session's CSRF token."""
     form = await request.form()
     token = str(form.get("csrf_token", ""))
-    if not secrets.compare_digest(token, who.csrf_token):
-        raise HTTPException(403, "The form has expired. Go back, reload the page and try again.")
+    if not token or not secrets.compare_digest(token, who.csrf_token):
+        raise PageError(403, "The form has expired. Go back, reload the page and try again.")
+    return form
 
 
 def set_session_cookie(response: Response, request: Request, session_id: str, max_age: int) -> None:
@@ -58,29 +74,5 @@ def set_session_cookie(response: Response, request: Request, session_id: str, ma
         httponly=True,
         secure=request.url.scheme == "https",
         samesite="lax",
-        path="/counsellor",
+        path=COOKIE_PATH,
     )
-
-
-class SignInThrottle:
-    """At most ``limit`` failed sign-ins per username in ``window_s`` seconds."""
-
-    def __init__(self, limit: int, window_s: float) -> None:
-        self.limit = limit
-        self.window_s = window_s
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
-
-    def _recent(self, username: str, now: float) -> deque[float]:
-        failures = self._failures[username]
-        while failures and now - failures[0] >= self.window_s:
-            failures.popleft()
-        return failures
-
-    def blocked(self, username: str) -> bool:
-        return len(self._recent(username, time.monotonic())) >= self.limit
-
-    def failed(self, username: str) -> None:
-        self._recent(username, time.monotonic()).append(time.monotonic())
-
-    def succeeded(self, username: str) -> None:
-        self._failures.pop(username, None)

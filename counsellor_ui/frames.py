@@ -1,4 +1,9 @@
-"""Frames of the counsellor websocket, ``/counsellor/ws`` (internal to this app)."""
+"""Frames of the counsellor websocket, ``/counsellor/ws`` (internal to this app).
+
+Incoming frames are strict (unknown types and fields refused). They carry no
+session id: a socket is bound to one chat by its URL at the handshake, and
+the server decides, frame by frame, whether the counsellor still holds it.
+"""
 
 from __future__ import annotations
 
@@ -33,18 +38,29 @@ class QueueRowOut(msgspec.Struct):
     position: int
     priority: str
     priority_label: str
-    reason: str | None
-    matched: str | None
+    why: str  # the reason and the words that matched, in plain words
     mood: str | None
     locale: str
     queued_at: str
     front: bool
     preview: str
+    person_away: bool
+
+
+class MineOut(msgspec.Struct):
+    """One of the counsellor's own live chats."""
+
+    session_id: int
+    priority: str
+    priority_label: str
+    mood: str | None
+    person_waiting: bool
 
 
 class QueueOut(_Out, tag="queue"):
     rows: list[QueueRowOut]
     available: int
+    mine: list[MineOut]
 
 
 class MessageOut(_Out, tag="message"):
@@ -68,9 +84,27 @@ class TypingOut(_Out, tag="typing"):
 
 
 class StateOut(_Out, tag="state"):
+    """The chat's state changed; ``mine`` says whether this counsellor still holds it."""
+
     session_id: int
     state: str
+    mine: bool
     counsellor: str | None = None
+
+
+class PersonOut(_Out, tag="person"):
+    """How long since the person's widget was last heard from (sent each heartbeat)."""
+
+    session_id: int
+    seen_s: int
+    gone: bool
+
+
+class TransferredOut(_Out, tag="transferred"):
+    """A colleague passed this counsellor a chat."""
+
+    session_id: int
+    from_name: str
 
 
 class ErrorOut(_Out, tag="error"):
@@ -78,5 +112,5 @@ class ErrorOut(_Out, tag="error"):
     client_id: str | None = None
 
 
-Out = QueueOut | MessageOut | AckOut | TypingOut | StateOut | ErrorOut
+Out = QueueOut | MessageOut | AckOut | TypingOut | StateOut | PersonOut | TransferredOut | ErrorOut
 encoder: Final = msgspec.json.Encoder()

@@ -67,6 +67,14 @@ class StaffSignedOut(_Event, tag="staff_signed_out"):
     staff_id: int
 
 
+class ChatTransferred(_Event, tag="chat_transferred"):
+    """A live chat was passed to ``to_staff_id`` (sent on that person's staff channel)."""
+
+    session_id: int
+    to_staff_id: int
+    from_name: str
+
+
 Event = (
     MessageAdded
     | TypingChanged
@@ -74,6 +82,7 @@ Event = (
     | SessionErased
     | QueueChanged
     | StaffSignedOut
+    | ChatTransferred
 )
 
 _encoder: Final = msgspec.json.Encoder()

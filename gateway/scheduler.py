@@ -1,7 +1,10 @@
 """Timers that live in the database, so they fire once and survive restarts.
 
 Every process runs this loop; a conditional update decides which process
-fires each timer (``take_checkin``), so several processes never fire one twice.
+fires each timer (``take_checkin``, ``return_dropped_chat``,
+``abandon_waiting``), so several processes never fire one twice. The
+conditions themselves are columns (``checkin_at``, ``staff.seen_at``,
+``user_seen_at``), so a restart picks up where the last process stopped.
 """
 
 from __future__ import annotations
@@ -11,21 +14,37 @@ import logging
 
 from bot_engine import TimerFired
 from gateway.actions.bot import due_checkins, take_checkin
+from gateway.actions.signin import forget_expired_sessions
+from gateway.actions.timers import (
+    abandon_waiting,
+    due_abandoned,
+    due_dropped_chats,
+    return_dropped_chat,
+)
 from gateway.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-# How often due timers are looked for: a check-in a few seconds late is fine.
+# How often due timers are looked for: a check-in a few seconds late is fine,
+# and 5 s is small beside a 2-minute grace period or a 10-minute abandonment.
 TIMER_POLL_S = 5.0
 
 
 async def fire_due_timers(runtime: Runtime) -> int:
     """Fire every timer that is due now. Returns how many fired."""
+    svc = runtime.svc
     fired = 0
-    for session_id in await due_checkins(runtime.svc):
-        if await take_checkin(runtime.svc, session_id=session_id):
+    for session_id in await due_checkins(svc):
+        if await take_checkin(svc, session_id=session_id):
             await runtime.bot_turn(session_id, TimerFired(kind="checkin"))
             fired += 1
+    for session_id in await due_dropped_chats(svc):
+        if await return_dropped_chat(svc, session_id=session_id):
+            fired += 1
+    for session_id in await due_abandoned(svc):
+        if await abandon_waiting(svc, session_id=session_id):
+            fired += 1
+    await forget_expired_sessions(svc)
     return fired
 
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from gateway.opening_hours import OpeningHours, OpeningHoursError, parse_opening_hours
+
 PREFIX = "HAVEN_"
 DEVELOPMENT = "development"
 PRODUCTION = "production"
@@ -40,23 +42,38 @@ class Settings:
     # Widget neutral page for Quick exit; a weather page looks ordinary in a history.
     quick_exit_url: str = "https://www.bbc.co.uk/weather"
 
-    # --- Widget connection limits (PROTOCOL.md) ---
-    # 16 KiB fits 4,000 characters of any script in JSON with room to spare.
+    # --- Widget connection limits (PROTOCOL.md; docs/protocol.md lists them for integrators) ---
+    # 16 KiB holds 4,000 characters of text as UTF-8 JSON (up to 4 bytes a character)
+    # with room for the other fields. uvicorn's own limit (ws_max_size) is 4x this:
+    # between the two the gateway answers "too_large" and the connection goes on;
+    # beyond it uvicorn closes with 1009 before the gateway reads the frame.
     max_frame_bytes: int = 16 * 1024
     # A long message is fine; a pasted book is not a chat message.
     max_text_chars: int = 4000
     # PROTOCOL.md: hello within 10 s, long enough for a slow phone on 2G.
     hello_timeout_s: float = 10.0
-    # Pings every 20 s keep mobile NATs and proxies from dropping an idle socket.
+    # uvicorn pings every 20 s (and drops a peer that does not answer within 20 s),
+    # which keeps mobile NATs and proxies from dropping a quiet socket and finds dead
+    # links. Each connection also marks its person as present this often, and re-reads
+    # what an event lost between processes would have told it.
     heartbeat_s: float = 20.0
-    # A socket that has sent nothing (not even a pong) for 5 minutes is gone.
+    # A connection whose session has ended and that has sent nothing for 5 minutes is
+    # closed with 1000: nothing more can happen on it. A connection to an open session
+    # is never closed for silence (a person may wait in the queue, or read, for an hour);
+    # the pings above find the ones that are really gone.
     idle_timeout_s: float = 300.0
     # 20 messages in 10 s is faster than anyone types, slower than a script.
     rate_limit_messages: int = 20
     rate_limit_window_s: float = 10.0
-    # Closing after 10 bad frames stops a broken client spinning without punishing slips.
+    # Frames of any kind per window: a typing indicator may send several a second,
+    # a hundred in 10 s is a loop or a flood. Frames over it count as bad frames.
+    rate_limit_frames: int = 100
+    # 10 bad frames within a minute close the connection (4429): that stops a broken
+    # client spinning without punishing the odd slip over a long conversation.
     max_bad_frames: int = 10
-    # Two tabs and a phone is normal; 20 sockets from one address is not a person.
+    bad_frame_window_s: float = 60.0
+    # Two tabs and a phone is normal; 20 sockets from one address is not a person,
+    # though a shared address (a school, a library) may hold several people.
     max_connections_per_address: int = 20
 
     # --- Bot ---
@@ -83,6 +100,22 @@ class Settings:
     login_window_s: float = 1800.0
     # Staff sessions last a shift.
     staff_session_s: float = 12 * 3600.0
+    # When counsellors are on duty (gateway/opening_hours.py); empty means always.
+    # Outside these hours the bot tells a person who asks for someone that the
+    # service is closed, and still queues anyone in crisis.
+    opening_hours: str = ""
+    # The helpline's own time zone: opening hours and "today" in reports use it.
+    timezone: str = "Europe/London"
+    # Outcome categories of the wrap-up form; a helpline reports on these, so
+    # they are its own choice. The defaults follow common helpline returns.
+    wrapup_outcomes: tuple[str, ...] = (
+        "Listened and supported",
+        "Signposted to other services",
+        "Safety plan agreed",
+        "Emergency services contacted",
+        "Person left before the end",
+        "Other",
+    )
 
     @property
     def development(self) -> bool:
@@ -106,6 +139,10 @@ class Settings:
         if self.development:
             origins |= {f"http://127.0.0.1:{self.port}", f"http://localhost:{self.port}"}
         return frozenset(origins)
+
+    @property
+    def hours(self) -> OpeningHours:
+        return parse_opening_hours(self.opening_hours, self.timezone)
 
     def ensure_data_dir(self) -> None:
         if not self.database_url or self.database_url.startswith("sqlite"):
@@ -151,6 +188,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             "which is refused outside development. "
             'Generate one with: python -c "import secrets; print(secrets.token_urlsafe(48))"'
         )
+    try:
+        settings.hours  # noqa: B018 - read once so a mistake stops the start
+    except OpeningHoursError as exc:
+        raise SettingsError(f"{PREFIX}OPENING_HOURS or {PREFIX}TIMEZONE: {exc}") from exc
+    if not settings.wrapup_outcomes:
+        raise SettingsError(f"{PREFIX}WRAPUP_OUTCOMES must list at least one outcome.")
     if not settings.development and len(settings.secret_key) < 32:
         raise SettingsError(f"{PREFIX}SECRET_KEY must be at least 32 characters in production.")
     return settings

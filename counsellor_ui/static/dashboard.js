@@ -1,4 +1,4 @@
-// Live queue on the counsellor dashboard: rows arrive over /counsellor/ws.
+// Live dashboard: the queue and "Your chats" arrive over /counsellor/ws.
 // Everything shown is set with textContent, never as HTML.
 (function () {
   "use strict";
@@ -9,7 +9,12 @@
   var count = document.getElementById("queue-count");
   var available = document.getElementById("available-count");
   var template = document.getElementById("row-template");
-  var baseTitle = document.title;
+  var mineList = document.getElementById("mine");
+  var mineEmpty = document.getElementById("mine-empty");
+  var mineCount = document.getElementById("mine-count");
+  var alerts = document.getElementById("alerts");
+  var maxChats = mineCount.dataset.max;
+  var baseTitle = document.title.replace(/^\(\d+\) /, "");
   var known = null;
   var delay = 1000;
 
@@ -21,7 +26,30 @@
     return "waiting " + Math.floor(m / 60) + " h " + (m % 60) + " min";
   }
 
-  function render(rows) {
+  // An alert stays until dismissed; a newer alert of the same kind replaces it.
+  function alert(kind, text, href, linkText) {
+    var old = alerts.querySelector('[data-kind="' + kind + '"]');
+    if (old) old.remove();
+    var p = document.createElement("p");
+    p.className = "notice";
+    p.dataset.kind = kind;
+    p.textContent = text + " ";
+    if (href) {
+      var a = document.createElement("a");
+      a.href = href;
+      a.textContent = linkText;
+      p.append(a, " ");
+    }
+    var dismiss = document.createElement("button");
+    dismiss.type = "button";
+    dismiss.className = "secondary small";
+    dismiss.textContent = "Dismiss";
+    dismiss.addEventListener("click", function () { p.remove(); });
+    p.appendChild(dismiss);
+    alerts.appendChild(p);
+  }
+
+  function renderQueue(rows) {
     var fresh = [];
     body.textContent = "";
     rows.forEach(function (row) {
@@ -33,7 +61,8 @@
       prio.textContent = row.priority_label;
       prio.classList.add("p-" + row.priority);
       tr.querySelector(".front").hidden = !row.front;
-      tr.querySelector(".why").textContent = row.reason ? row.reason + (row.matched ? ": \u201c" + row.matched + "\u201d" : "") : "";
+      tr.querySelector(".away").hidden = !row.person_away;
+      tr.querySelector(".why").textContent = row.why;
       var w = tr.querySelector(".waiting");
       w.dataset.since = row.queued_at;
       w.textContent = waiting(row.queued_at);
@@ -51,15 +80,39 @@
     empty.hidden = rows.length !== 0;
     count.textContent = "(" + rows.length + ")";
     document.title = (rows.length ? "(" + rows.length + ") " : "") + baseTitle;
-    if (fresh.length) notify(fresh);
+    if (fresh.length) announce(fresh);
   }
 
-  function notify(rows) {
-    if (!("Notification" in window) || Notification.permission !== "granted") return;
-    var crisis = rows.some(function (r) { return r.priority === "crisis"; });
-    new Notification(crisis ? "Someone in crisis is waiting" : "Someone new is waiting", {
-      body: "Open the Haven queue to claim the chat.", tag: "haven-queue"
+  function renderMine(mine) {
+    mineList.textContent = "";
+    mine.forEach(function (chat) {
+      var li = document.createElement("li");
+      var a = document.createElement("a");
+      a.href = "/counsellor/sessions/" + chat.session_id;
+      a.textContent = "Open chat " + chat.session_id;
+      var badge = document.createElement("span");
+      badge.className = "badge p-" + chat.priority;
+      badge.textContent = chat.priority_label;
+      li.append(a, " \u00b7 ", badge);
+      if (chat.mood) li.append(" \u00b7 mood: " + chat.mood);
+      if (chat.person_waiting) {
+        var strong = document.createElement("strong");
+        strong.textContent = "waiting for your reply";
+        li.append(" \u00b7 ", strong);
+      }
+      mineList.appendChild(li);
     });
+    mineEmpty.hidden = mine.length !== 0;
+    mineCount.textContent = "(" + mine.length + " of " + maxChats + ")";
+  }
+
+  function announce(rows) {
+    var crisis = rows.some(function (r) { return r.priority === "crisis"; });
+    var text = crisis ? "Someone in crisis is waiting." : "Someone new is waiting.";
+    alert("arrival", text);
+    if ("Notification" in window && Notification.permission === "granted") {
+      new Notification(text, { body: "Open the Haven queue to claim the chat.", tag: "haven-queue" });
+    }
   }
 
   function connect() {
@@ -68,8 +121,15 @@
     ws.onmessage = function (e) {
       var frame = JSON.parse(e.data);
       if (frame.type === "queue") {
-        render(frame.rows);
+        renderQueue(frame.rows);
+        renderMine(frame.mine);
         available.textContent = frame.available + (frame.available === 1 ? " counsellor" : " counsellors") + " available";
+      } else if (frame.type === "transferred") {
+        var text = frame.from_name + " passed chat " + frame.session_id + " to you.";
+        alert("transfer-" + frame.session_id, text, "/counsellor/sessions/" + frame.session_id, "Open chat " + frame.session_id);
+        if ("Notification" in window && Notification.permission === "granted") {
+          new Notification(text, { tag: "haven-transfer-" + frame.session_id });
+        }
       }
     };
     ws.onclose = function (e) {

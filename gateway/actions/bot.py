@@ -56,7 +56,10 @@ async def run_bot(svc: Services, *, session_id: int, event: BotInput) -> BotTurn
             else svc.bot.new_state(chat.locale)
         )
         available = await counsellors_available(tx.session, tx.now, svc.settings.heartbeat_s * 3)
-        result = svc.bot.step(state, event, tx.now, Context(counsellors_available=available))
+        context = Context(
+            counsellors_available=available, service_open=svc.settings.hours.is_open(tx.now)
+        )
+        result = svc.bot.step(state, event, tx.now, context)
         chat.bot_state = result.state.to_json()
         chat.mood = result.state.mood
         for output in result.outputs:

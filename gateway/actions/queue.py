@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.actions.records import add_system_message, lock_session, set_state
 from gateway.events import QUEUE_CHANNEL, QueueChanged
-from gateway.models import ChatSession, Message, Staff
+from gateway.models import ChatSession, Staff
 from gateway.queue_order import QueueEntry, estimate_wait_s, order_queue
 from gateway.services import Services, Transaction
 from gateway.types import Priority, SessionState
@@ -139,6 +139,8 @@ async def claim_session(svc: Services, *, session_id: int, staff_id: int) -> Cla
         ).scalar_one()
         if live >= svc.settings.counsellor_max_chats:
             return ClaimResult(False, session_id, "at_capacity")
+        # Claiming is a sign of life: the grace period of a dropped workspace counts from here.
+        staff.seen_at = tx.now
         won = (
             await tx.session.execute(
                 update(ChatSession)
@@ -178,102 +180,41 @@ async def take_next(svc: Services, *, staff_id: int) -> ClaimResult | None:
     return None
 
 
+async def return_to_queue(tx: Transaction, chat: ChatSession, *, text: str, reason: str) -> None:
+    """Put a live chat back at the front of the queue and tell the person why."""
+    await add_system_message(tx, chat, text)
+    await set_state(tx, chat, SessionState.QUEUED, counsellor_id=None, queue_front=True)
+    tx.publish_after_commit(QUEUE_CHANNEL, QueueChanged(session_id=chat.id, reason=reason))
+
+
+async def return_all_to_queue(tx: Transaction, *, staff_id: int, text: str) -> list[int]:
+    """Every live chat of one counsellor back to the front (sign-out, deactivation)."""
+    result = await tx.session.execute(
+        select(ChatSession)
+        .where(
+            ChatSession.counsellor_id == staff_id,
+            ChatSession.state == SessionState.LIVE.value,
+        )
+        .order_by(ChatSession.id)
+        .with_for_update()
+    )
+    chats = list(result.scalars())
+    for chat in chats:
+        await return_to_queue(tx, chat, text=text, reason="released")
+    return [chat.id for chat in chats]
+
+
+RELEASED = (
+    "Your counsellor has had to step away. You're at the front of the queue "
+    "and the next counsellor will join you."
+)
+
+
 async def release_session(svc: Services, *, session_id: int, staff_id: int) -> bool:
     """The counsellor hands the person back to the front of the queue."""
     async with svc.transaction() as tx:
         chat = await lock_session(tx, session_id)
         if chat.state != SessionState.LIVE or chat.counsellor_id != staff_id:
             return False
-        await add_system_message(
-            tx,
-            chat,
-            "Your counsellor has had to step away. You're at the front of the queue "
-            "and the next counsellor will join you.",
-        )
-        await set_state(tx, chat, SessionState.QUEUED, counsellor_id=None, queue_front=True)
-        tx.publish_after_commit(QUEUE_CHANNEL, QueueChanged(session_id=chat.id, reason="released"))
+        await return_to_queue(tx, chat, text=RELEASED, reason="released")
     return True
-
-
-async def end_session(svc: Services, *, session_id: int, staff_id: int) -> bool:
-    """The counsellor ends the chat."""
-    async with svc.transaction() as tx:
-        chat = await lock_session(tx, session_id)
-        if chat.state != SessionState.LIVE or chat.counsellor_id != staff_id:
-            return False
-        await add_system_message(
-            tx,
-            chat,
-            "The counsellor has ended the chat. Thank you for talking with us. "
-            "If you need someone again, you can start a new chat at any time.",
-        )
-        await set_state(tx, chat, SessionState.CLOSED, closed_at=tx.now)
-        tx.publish_after_commit(QUEUE_CHANNEL, QueueChanged(session_id=chat.id, reason="ended"))
-    return True
-
-
-@dataclass(frozen=True)
-class QueueRow:
-    """One waiting person as a counsellor's dashboard shows them."""
-
-    session_id: int
-    position: int
-    priority: Priority
-    reason: str | None
-    matched: str | None
-    mood: str | None
-    locale: str
-    queued_at: datetime
-    front: bool
-    preview: str
-
-
-PREVIEW_CHARS = 140
-
-
-async def queue_rows(svc: Services) -> list[QueueRow]:
-    """The queue in order, with a short preview of what each person last wrote."""
-    chats = await ordered_queue(svc)
-    previews: dict[int, str] = {}
-    if chats:
-        async with svc.read() as session:
-            for chat in chats:
-                text = (
-                    await session.execute(
-                        select(Message.text)
-                        .where(Message.session_id == chat.id, Message.sender == "user")
-                        .order_by(Message.seq.desc())
-                        .limit(1)
-                    )
-                ).scalar_one_or_none()
-                previews[chat.id] = (text or "")[:PREVIEW_CHARS]
-    return [
-        QueueRow(
-            session_id=chat.id,
-            position=index,
-            priority=Priority(chat.priority),
-            reason=chat.escalation_reason,
-            matched=chat.escalation_match,
-            mood=chat.mood,
-            locale=chat.locale,
-            queued_at=chat.queued_at or chat.created_at,
-            front=chat.queue_front,
-            preview=previews.get(chat.id, ""),
-        )
-        for index, chat in enumerate(chats, start=1)
-    ]
-
-
-async def live_sessions_of(svc: Services, *, staff_id: int) -> list[ChatSession]:
-    async with svc.read() as session:
-        result = await session.execute(
-            select(ChatSession)
-            .where(ChatSession.counsellor_id == staff_id, ChatSession.state == "live")
-            .order_by(ChatSession.claimed_at)
-        )
-        return list(result.scalars())
-
-
-async def session_for_staff(svc: Services, *, session_id: int) -> ChatSession | None:
-    async with svc.read() as session:
-        return await session.get(ChatSession, session_id)

@@ -1,36 +1,39 @@
-"""Staff accounts, sign-in and signed-in browser sessions."""
+"""Staff accounts: creating them, switching them off and on, presence, and who is online."""
 
 from __future__ import annotations
 
-import contextlib
-import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import delete, func, select, update
 
+from gateway.actions.queue import RELEASED, return_all_to_queue
 from gateway.events import QUEUE_CHANNEL, QueueChanged, StaffSignedOut, staff_channel
-from gateway.models import Staff, StaffSession
-from gateway.security import hash_token, new_token
-from gateway.services import Services
-from gateway.types import StaffRole
+from gateway.models import ChatSession, Staff, StaffSession
+from gateway.services import Services, Transaction
+from gateway.types import SessionState, StaffRole
 
-# Argon2id with the library's defaults (RFC 9106 low-memory profile).
-_hasher = PasswordHasher()
-# Verified against when the username is unknown, so timing does not tell.
-_DUMMY_HASH = _hasher.hash("not a real password")
+# Argon2id with the library's defaults (RFC 9106 low-memory profile). Hashes made
+# with other parameters are replaced at the next successful sign-in.
+hasher = PasswordHasher()
 
 MIN_PASSWORD_LENGTH = 10
 
 
 class StaffError(ValueError):
-    pass
+    """A request about an account that cannot be done; the message says why, plainly."""
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return hasher.hash(password)
+
+
+def can_manage(actor: StaffRole, target: StaffRole) -> bool:
+    """Admins manage every account; supervisors manage counsellors' accounts."""
+    if actor == StaffRole.ADMIN:
+        return True
+    return actor == StaffRole.SUPERVISOR and target == StaffRole.COUNSELLOR
 
 
 async def create_staff(
@@ -40,10 +43,16 @@ async def create_staff(
     display_name: str,
     password: str,
     role: StaffRole,
+    actor: Staff | None = None,
 ) -> Staff:
+    """A new account. ``actor`` is the signed-in manager (None from the command line)."""
+    if actor is not None and not can_manage(StaffRole(actor.role), role):
+        raise StaffError(f"Your role cannot create {role.value} accounts.")
     username = username.strip().lower()
-    if not username or len(username) > 64:
-        raise StaffError("A username must be 1 to 64 characters.")
+    if not username or len(username) > 64 or any(c.isspace() for c in username):
+        raise StaffError("A username must be 1 to 64 characters with no spaces.")
+    if len(display_name.strip()) > 80:
+        raise StaffError("A display name must be at most 80 characters.")
     if len(password) < MIN_PASSWORD_LENGTH:
         raise StaffError(f"A password must be at least {MIN_PASSWORD_LENGTH} characters.")
     async with svc.transaction() as tx:
@@ -66,84 +75,37 @@ async def create_staff(
     return staff
 
 
-async def authenticate(svc: Services, *, username: str, password: str) -> Staff | None:
-    """The active account these credentials belong to, or None. Rehashes old hashes."""
+async def end_sessions_of(tx: Transaction, *, staff_id: int) -> None:
+    """Sign the account out everywhere: every browser session, every open websocket."""
+    await tx.session.execute(delete(StaffSession).where(StaffSession.staff_id == staff_id))
+    await tx.session.execute(update(Staff).where(Staff.id == staff_id).values(available=False))
+    tx.publish_after_commit(staff_channel(staff_id), StaffSignedOut(staff_id=staff_id))
+
+
+async def set_staff_active(svc: Services, *, actor: Staff, staff_id: int, active: bool) -> Staff:
+    """Deactivate (signs them out, their chats go to the front of the queue) or reactivate."""
+    if actor.id == staff_id:
+        raise StaffError("You cannot change your own account here.")
     async with svc.transaction() as tx:
         staff = (
-            await tx.session.execute(
-                select(Staff).where(Staff.username == username.strip().lower())
-            )
+            await tx.session.execute(select(Staff).where(Staff.id == staff_id).with_for_update())
         ).scalar_one_or_none()
         if staff is None:
-            with contextlib.suppress(VerificationError):
-                _hasher.verify(_DUMMY_HASH, password)
-            return None
-        try:
-            _hasher.verify(staff.password_hash, password)
-        except (VerifyMismatchError, VerificationError, InvalidHashError):
-            return None
-        if not staff.active:
-            return None
-        if _hasher.check_needs_rehash(staff.password_hash):
-            staff.password_hash = hash_password(password)
-        return staff
+            raise StaffError("There is no such account.")
+        if not can_manage(StaffRole(actor.role), StaffRole(staff.role)):
+            raise StaffError(f"Your role cannot change {staff.role} accounts.")
+        staff.active = active
+        if not active:
+            await end_sessions_of(tx, staff_id=staff_id)
+            await return_all_to_queue(tx, staff_id=staff_id, text=RELEASED)
+            tx.publish_after_commit(QUEUE_CHANNEL, QueueChanged(reason="presence"))
+    return staff
 
 
-@dataclass(frozen=True)
-class SignedIn:
-    staff: Staff
-    csrf_token: str
-
-
-async def start_staff_session(svc: Services, *, staff_id: int) -> tuple[str, str]:
-    """A new opaque session id (for the cookie) and its CSRF token."""
-    session_id = new_token()
-    csrf = secrets.token_urlsafe(32)
-    async with svc.transaction() as tx:
-        tx.session.add(
-            StaffSession(
-                id_hash=hash_token(session_id),
-                staff_id=staff_id,
-                csrf_token=csrf,
-                created_at=tx.now,
-                expires_at=tx.now + timedelta(seconds=svc.settings.staff_session_s),
-            )
-        )
-    return session_id, csrf
-
-
-async def staff_for_session(svc: Services, *, session_id: str) -> SignedIn | None:
-    now = svc.clock()
+async def list_staff(svc: Services) -> list[Staff]:
     async with svc.read() as session:
-        row = (
-            await session.execute(
-                select(Staff, StaffSession.csrf_token)
-                .join(StaffSession, StaffSession.staff_id == Staff.id)
-                .where(
-                    StaffSession.id_hash == hash_token(session_id),
-                    StaffSession.expires_at > now,
-                    Staff.active.is_(True),
-                )
-            )
-        ).one_or_none()
-    if row is None:
-        return None
-    return SignedIn(row[0], row[1])
-
-
-async def end_staff_session(svc: Services, *, session_id: str) -> None:
-    async with svc.transaction() as tx:
-        owner = (
-            await tx.session.execute(
-                select(StaffSession.staff_id).where(StaffSession.id_hash == hash_token(session_id))
-            )
-        ).scalar_one_or_none()
-        await tx.session.execute(
-            delete(StaffSession).where(StaffSession.id_hash == hash_token(session_id))
-        )
-        if owner is not None:
-            await tx.session.execute(update(Staff).where(Staff.id == owner).values(available=False))
-            tx.publish_after_commit(staff_channel(owner), StaffSignedOut(staff_id=owner))
+        result = await session.execute(select(Staff).order_by(Staff.active.desc(), Staff.username))
+        return list(result.scalars())
 
 
 async def set_presence(svc: Services, *, staff_id: int, available: bool | None = None) -> None:
@@ -156,3 +118,43 @@ async def set_presence(svc: Services, *, staff_id: int, available: bool | None =
         if available is not None:
             # Waiting people see how many counsellors are available.
             tx.publish_after_commit(QUEUE_CHANNEL, QueueChanged(reason="presence"))
+
+
+def online_since(svc: Services, now: datetime) -> datetime:
+    """A workspace seen after this is open: three missed heartbeats mean it is gone."""
+    return now - timedelta(seconds=svc.settings.heartbeat_s * 3)
+
+
+@dataclass(frozen=True)
+class Colleague:
+    """A signed-in colleague as the Transfer list and the supervisor page show them."""
+
+    id: int
+    display_name: str
+    role: StaffRole
+    available: bool
+    live_chats: int
+
+
+async def colleagues_online(svc: Services) -> list[Colleague]:
+    """Active staff whose workspace is open, supervisors first, with their chat counts."""
+    now = svc.clock()
+    live = (
+        select(ChatSession.counsellor_id, func.count(ChatSession.id).label("n"))
+        .where(ChatSession.state == SessionState.LIVE.value)
+        .group_by(ChatSession.counsellor_id)
+        .subquery()
+    )
+    async with svc.read() as session:
+        rows = (
+            await session.execute(
+                select(Staff, func.coalesce(live.c.n, 0))
+                .outerjoin(live, live.c.counsellor_id == Staff.id)
+                .where(Staff.active.is_(True), Staff.seen_at >= online_since(svc, now))
+                .order_by(Staff.display_name)
+            )
+        ).all()
+    colleagues = [
+        Colleague(s.id, s.display_name, StaffRole(s.role), s.available, int(n)) for s, n in rows
+    ]
+    return sorted(colleagues, key=lambda c: not c.role.can_supervise)

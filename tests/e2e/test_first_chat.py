@@ -95,6 +95,10 @@ async def test_person_and_counsellor_reach_a_live_chat(
     await counsellor.screenshot(path=artifacts / "first-chat-5-live-counsellor.png")
 
     await counsellor.get_by_role("button", name="End chat").click()
+    # Ending asks for the wrap-up first (issue 5); the chat closes when it is saved.
+    await counsellor.get_by_label("Listened and supported").check()
+    await counsellor.get_by_label("Low").check()
+    await counsellor.get_by_role("button", name="End chat and save").click()
     await expect(log).to_contain_text("ended the chat", timeout=TIMEOUT)
     await expect(person.get_by_text("Chat ended")).to_be_visible()
     await person.screenshot(path=artifacts / "first-chat-6-ended.png")

@@ -7,7 +7,8 @@ from sqlalchemy import select
 from websockets.exceptions import ConnectionClosed
 
 from gateway.actions.messages import post_counsellor_message
-from gateway.actions.queue import claim_session, end_session, ordered_queue
+from gateway.actions.queue import claim_session, ordered_queue
+from gateway.actions.wrapup import check_wrapup, end_session
 from gateway.models import ChatSession
 from gateway.security import hash_token
 from gateway.services import Services
@@ -145,7 +146,8 @@ async def test_a_counsellor_claims_chats_and_ends(live_server: LiveServer) -> No
     got += await client.quiet(0.4)
     assert not [f for f in got if f["type"] == "message" and f["from"] == "bot"]
 
-    assert await end_session(svc, session_id=chat.id, staff_id=staff.id)
+    wrap_up = check_wrapup(svc, outcome=svc.settings.wrapup_outcomes[0], risk_level="low", notes="")
+    assert (await end_session(svc, session_id=chat.id, staff_id=staff.id, wrap_up=wrap_up)).done
     frames = await client.recv_until(lambda f: f["type"] == "state" and f["state"] == "closed")
     assert any(f["type"] == "message" and "ended the chat" in f["text"] for f in frames)
     await client.close()

@@ -1,0 +1,149 @@
+"""The conversation view and what a counsellor does to a chat they hold.
+
+Release, transfer, hand back to the bot and private notes. Ending is in
+``wrapup_views`` because it needs the wrap-up form. Every view checks that the
+signed-in counsellor holds the chat; the actions check it again under the
+session's row lock.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from bot_engine import SessionEvent
+from counsellor_ui import auth
+from counsellor_ui.transcript import shown_transcript
+from counsellor_ui.web import form_int, form_text, page, redirect
+from gateway.actions.canned import list_canned
+from gateway.actions.handover import hand_back_to_bot, transfer_session
+from gateway.actions.messages import messages_after
+from gateway.actions.notes import NoteError, add_note, notes_for
+from gateway.actions.queue import release_session
+from gateway.actions.signin import SignedIn
+from gateway.actions.staff import colleagues_online
+from gateway.actions.workspace import chat_for_staff, glance, person_seems_gone
+from gateway.actions.wrapup import wrapup_of
+from gateway.models import ChatSession
+from gateway.types import Priority, SessionState
+
+
+def _session_id(request: Request) -> int:
+    return int(request.path_params["session_id"])
+
+
+async def _held_chat(request: Request, who: SignedIn) -> ChatSession:
+    """The chat in the URL, if the signed-in counsellor holds it."""
+    chat = await chat_for_staff(auth.runtime_of(request).svc, session_id=_session_id(request))
+    if chat is None:
+        raise auth.PageError(404, "There is no such chat.")
+    if chat.counsellor_id != who.staff.id:
+        raise auth.PageError(403, "This chat is not yours.")
+    return chat
+
+
+async def conversation(request: Request) -> Response:
+    who = await auth.require(request)
+    svc = auth.runtime_of(request).svc
+    session_id = _session_id(request)
+    notice = request.query_params.get("notice", "")
+    chat = await chat_for_staff(svc, session_id=session_id)
+    if chat is None:
+        raise auth.PageError(404, "There is no such chat.")
+    if chat.counsellor_id != who.staff.id:
+        # Someone else's chat, or one back in the queue: who has it and a preview, no more.
+        return page(
+            request,
+            "not_yours.html",
+            403,
+            who=who,
+            seen=await glance(svc, session_id=session_id),
+            notice=notice,
+        )
+    live = chat.state == SessionState.LIVE
+    colleagues = [c for c in await colleagues_online(svc) if c.id != who.staff.id]
+    return page(
+        request,
+        "conversation.html",
+        who=who,
+        chat=chat,
+        live=live,
+        lines=shown_transcript(
+            await messages_after(svc, session_id=session_id), chat.escalation_match, chat.locale
+        ),
+        priority=Priority(chat.priority),
+        notes=await notes_for(svc, session_id=session_id),
+        canned=await list_canned(svc) if live else [],
+        colleagues=colleagues,
+        max_chats=svc.settings.counsellor_max_chats,
+        person_gone=live and person_seems_gone(svc, chat, svc.clock()),
+        wrapped=await wrapup_of(svc, session_id=session_id) is not None,
+        notice=notice,
+    )
+
+
+async def release(request: Request) -> Response:
+    who = await auth.require(request)
+    await auth.check_csrf(request, who)
+    session_id = _session_id(request)
+    if not await release_session(
+        auth.runtime_of(request).svc, session_id=session_id, staff_id=who.staff.id
+    ):
+        raise auth.PageError(403, "This chat is not yours to release.")
+    return redirect("/counsellor/", notice="The person is back at the front of the queue.")
+
+
+_TRANSFER_NOTICES = {
+    "note_required": "Write a handover note for your colleague, then transfer.",
+    "yourself": "Choose a colleague other than yourself.",
+    "no_such_colleague": "That colleague's account is not active.",
+    "offline": "{name} is not signed in right now. Choose someone who is.",
+    "at_capacity": "{name} already has as many chats as they can take.",
+    "not_yours": "This chat is no longer yours.",
+}
+
+
+async def transfer(request: Request) -> Response:
+    who = await auth.require(request)
+    form = await auth.check_csrf(request, who)
+    session_id = _session_id(request)
+    result = await transfer_session(
+        auth.runtime_of(request).svc,
+        session_id=session_id,
+        from_staff=who.staff,
+        to_staff_id=form_int(form, "to"),
+        note=form_text(form, "note"),
+    )
+    if result.ok:
+        return redirect("/counsellor/", notice=f"Chat {session_id} is now with {result.to_name}.")
+    notice = _TRANSFER_NOTICES[result.reason].format(name=result.to_name or "")
+    return redirect(f"/counsellor/sessions/{session_id}", notice=notice)
+
+
+async def hand_back(request: Request) -> Response:
+    who = await auth.require(request)
+    await auth.check_csrf(request, who)
+    runtime = auth.runtime_of(request)
+    session_id = _session_id(request)
+    if not await hand_back_to_bot(runtime.svc, session_id=session_id, staff=who.staff):
+        raise auth.PageError(403, "This chat is not yours to hand back.")
+    await runtime.bot_turn(session_id, SessionEvent(kind="returned"))
+    return redirect("/counsellor/", notice=f"Chat {session_id} is back with the bot.")
+
+
+async def note(request: Request) -> Response:
+    who = await auth.require(request)
+    form = await auth.check_csrf(request, who)
+    chat = await _held_chat(request, who)
+    try:
+        await add_note(
+            auth.runtime_of(request).svc,
+            session_id=chat.id,
+            staff=who.staff,
+            text=form_text(form, "note"),
+        )
+    except NoteError as exc:
+        return redirect(f"/counsellor/sessions/{chat.id}", notice=str(exc))
+    except PermissionError as exc:
+        raise auth.PageError(403, "This chat is not yours.") from exc
+    return redirect(f"/counsellor/sessions/{chat.id}", notice="Note saved. Only staff see it.")

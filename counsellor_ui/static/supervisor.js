@@ -1,0 +1,53 @@
+// Supervisor view: the "service now" part is fetched again whenever the queue or
+// presence changes (a queue frame on /counsellor/ws), and every 15 seconds anyway.
+// The fragment is rendered and escaped by the server's templates.
+(function () {
+  "use strict";
+  var live = document.getElementById("live");
+  if (!live) return;
+  var updated = document.getElementById("live-updated");
+  var timer = null;
+  var delay = 1000;
+
+  function localTimes(root) {
+    root.querySelectorAll("time[datetime]").forEach(function (t) {
+      var d = new Date(t.getAttribute("datetime"));
+      if (!isNaN(d)) t.textContent = d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    });
+  }
+
+  function refresh() {
+    fetch("/counsellor/supervisor/live", { credentials: "same-origin", cache: "no-store" })
+      .then(function (r) {
+        if (r.redirected || !r.ok) throw new Error("signed out");
+        return r.text();
+      })
+      .then(function (html) {
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        live.replaceChildren.apply(live, Array.from(doc.body.childNodes));
+        localTimes(live);
+        updated.textContent = "Updated " + new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" }) + ".";
+      })
+      .catch(function () { updated.textContent = "Could not update. Reload the page."; });
+  }
+
+  function soon() {
+    clearTimeout(timer);
+    timer = setTimeout(refresh, 500);
+  }
+
+  function connect() {
+    var ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/counsellor/ws");
+    ws.onopen = function () { delay = 1000; };
+    ws.onmessage = function (e) { if (JSON.parse(e.data).type === "queue") soon(); };
+    ws.onclose = function (e) {
+      if (e.code === 1008) { location.href = "/counsellor/sign-in"; return; }
+      setTimeout(connect, delay);
+      delay = Math.min(delay * 2, 30000);
+    };
+  }
+
+  localTimes(document);
+  setInterval(refresh, 15000);
+  connect();
+})();

@@ -1,0 +1,83 @@
+"""Supervisors' pages: the service now and today's waits, and the canned responses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from counsellor_ui import auth
+from counsellor_ui.web import form_int, form_text, page, redirect
+from gateway.actions.canned import CannedError, delete_canned, list_canned, save_canned
+from gateway.actions.reports import service_now, todays_stats
+from gateway.opening_hours import next_change_text
+
+
+async def _live_context(request: Request) -> dict[str, Any]:
+    svc = auth.runtime_of(request).svc
+    now = svc.clock()
+    return {
+        "state": await service_now(svc),
+        "service_hours": next_change_text(svc.settings.hours, now),
+        "max_chats": svc.settings.counsellor_max_chats,
+        "now": now,
+    }
+
+
+async def supervisor(request: Request) -> Response:
+    who = await auth.require(request, supervisor=True)
+    svc = auth.runtime_of(request).svc
+    return page(
+        request,
+        "supervisor.html",
+        who=who,
+        supervisor=True,
+        stats=await todays_stats(svc),
+        timezone=svc.settings.timezone,
+        **await _live_context(request),
+    )
+
+
+async def supervisor_live(request: Request) -> Response:
+    """The live part alone, which the supervisor page fetches again as things change."""
+    await auth.require(request, supervisor=True)
+    return page(request, "supervisor_live.html", **await _live_context(request))
+
+
+async def canned_page(request: Request) -> Response:
+    who = await auth.require(request, supervisor=True)
+    return page(
+        request,
+        "canned.html",
+        who=who,
+        supervisor=True,
+        responses=await list_canned(auth.runtime_of(request).svc),
+        notice=request.query_params.get("notice", ""),
+    )
+
+
+async def canned_save(request: Request) -> Response:
+    who = await auth.require(request, supervisor=True)
+    form = await auth.check_csrf(request, who)
+    raw_id = form_text(form, "id")
+    try:
+        await save_canned(
+            auth.runtime_of(request).svc,
+            staff=who.staff,
+            title=form_text(form, "title"),
+            body=form_text(form, "body"),
+            canned_id=form_int(form, "id") if raw_id else None,
+        )
+    except CannedError as exc:
+        return redirect("/counsellor/canned", notice=str(exc))
+    return redirect("/counsellor/canned", notice="Saved.")
+
+
+async def canned_delete(request: Request) -> Response:
+    who = await auth.require(request, supervisor=True)
+    form = await auth.check_csrf(request, who)
+    await delete_canned(
+        auth.runtime_of(request).svc, staff=who.staff, canned_id=form_int(form, "id")
+    )
+    return redirect("/counsellor/canned", notice="Deleted.")

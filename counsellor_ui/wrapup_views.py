@@ -1,0 +1,93 @@
+"""Ending a chat: the wrap-up form, which must be complete before the chat closes."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from counsellor_ui import auth
+from counsellor_ui.web import form_text, page, redirect
+from gateway.actions.signin import SignedIn
+from gateway.actions.workspace import chat_for_staff
+from gateway.actions.wrapup import (
+    RISK_LEVELS,
+    WrapUpError,
+    WrapUpForm,
+    check_wrapup,
+    end_session,
+    wrapup_of,
+)
+from gateway.models import ChatSession
+from gateway.types import SessionState
+
+
+async def _chat_to_wrap_up(request: Request, who: SignedIn) -> ChatSession | Response:
+    """The chat, or where to send the counsellor if there is nothing to wrap up."""
+    svc = auth.runtime_of(request).svc
+    session_id = int(request.path_params["session_id"])
+    chat = await chat_for_staff(svc, session_id=session_id)
+    if chat is None:
+        raise auth.PageError(404, "There is no such chat.")
+    if chat.counsellor_id != who.staff.id or chat.state not in (
+        SessionState.LIVE,
+        SessionState.CLOSED,
+    ):
+        raise auth.PageError(403, "This chat is not yours to end.")
+    if await wrapup_of(svc, session_id=session_id) is not None:
+        return redirect("/counsellor/", notice=f"Chat {session_id} is already wrapped up.")
+    return chat
+
+
+def _form_page(
+    request: Request,
+    who: SignedIn,
+    chat: ChatSession,
+    *,
+    values: WrapUpForm | None = None,
+    error: str = "",
+) -> Response:
+    svc = auth.runtime_of(request).svc
+    return page(
+        request,
+        "wrap_up.html",
+        400 if error else 200,
+        who=who,
+        chat=chat,
+        live=chat.state == SessionState.LIVE,
+        outcomes=svc.settings.wrapup_outcomes,
+        risks=RISK_LEVELS,
+        values=values or WrapUpForm("", "", ""),
+        error=error,
+    )
+
+
+async def wrap_up_page(request: Request) -> Response:
+    who = await auth.require(request)
+    chat = await _chat_to_wrap_up(request, who)
+    if isinstance(chat, Response):
+        return chat
+    return _form_page(request, who, chat)
+
+
+async def end(request: Request) -> Response:
+    who = await auth.require(request)
+    form = await auth.check_csrf(request, who)
+    chat = await _chat_to_wrap_up(request, who)
+    if isinstance(chat, Response):
+        return chat
+    svc = auth.runtime_of(request).svc
+    values = WrapUpForm(
+        form_text(form, "outcome"), form_text(form, "risk_level"), form_text(form, "notes")
+    )
+    try:
+        wrap_up = check_wrapup(
+            svc, outcome=values.outcome, risk_level=values.risk_level, notes=values.notes
+        )
+    except WrapUpError as exc:
+        return _form_page(request, who, chat, values=values, error=str(exc))
+    result = await end_session(svc, session_id=chat.id, staff_id=who.staff.id, wrap_up=wrap_up)
+    if not result.done:
+        raise auth.PageError(403, "This chat is not yours to end.")
+    if result.outcome == "ended":
+        return redirect("/counsellor/", notice=f"Chat {chat.id} has ended. Wrap-up saved.")
+    return redirect("/counsellor/", notice=f"Wrap-up for chat {chat.id} saved.")

@@ -1,0 +1,136 @@
+"""What supervisors see: today's waiting times and the live state of the service.
+
+Reads only. "Today" starts at midnight in the helpline's time zone
+(``HAVEN_TIMEZONE``). A wait is the time from entering the queue to the
+latest claim; a chat released and claimed again counts once, at its latest
+claim, with the whole time since it first queued.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import or_, select
+
+from gateway.actions.queue import ordered_queue
+from gateway.actions.staff import Colleague, colleagues_online
+from gateway.models import ChatSession, Staff
+from gateway.services import Services
+from gateway.types import Priority, SessionState
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """The nearest-rank percentile (``q`` in 0..100): a value that really occurred."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+@dataclass(frozen=True)
+class DayStats:
+    day_start: datetime
+    claimed: int
+    median_wait_s: float | None
+    p95_wait_s: float | None
+    queued_by_priority: dict[Priority, int]
+    abandoned: int
+    claims_by_hour: list[tuple[int, int]]  # (local hour, claims), midnight to now
+
+
+async def todays_stats(svc: Services) -> DayStats:
+    now = svc.clock()
+    hours = svc.settings.hours
+    start = hours.start_of_day(now)
+    async with svc.read() as session:
+        chats = list(
+            (
+                await session.execute(
+                    select(ChatSession).where(
+                        or_(
+                            ChatSession.queued_at >= start,
+                            ChatSession.claimed_at >= start,
+                            ChatSession.closed_at >= start,
+                        )
+                    )
+                )
+            ).scalars()
+        )
+    waits = [
+        max(0.0, (c.claimed_at - c.queued_at).total_seconds())
+        for c in chats
+        if c.claimed_at is not None and c.queued_at is not None and c.claimed_at >= start
+    ]
+    queued = Counter(
+        Priority(c.priority) for c in chats if c.queued_at is not None and c.queued_at >= start
+    )
+    claims = Counter(
+        hours.local(c.claimed_at).hour
+        for c in chats
+        if c.claimed_at is not None and c.claimed_at >= start
+    )
+    return DayStats(
+        day_start=start,
+        claimed=len(waits),
+        median_wait_s=percentile(waits, 50),
+        p95_wait_s=percentile(waits, 95),
+        queued_by_priority={p: queued.get(p, 0) for p in sorted(Priority, reverse=True)},
+        abandoned=sum(
+            1
+            for c in chats
+            if c.state == SessionState.ABANDONED
+            and c.closed_at is not None
+            and c.closed_at >= start
+        ),
+        claims_by_hour=[(h, claims.get(h, 0)) for h in range(hours.local(now).hour + 1)],
+    )
+
+
+@dataclass(frozen=True)
+class HeldChat:
+    session_id: int
+    counsellor: str
+    priority: Priority
+    claimed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ServiceNow:
+    open: bool
+    queue_length: int
+    longest_wait_s: float | None
+    available: int
+    colleagues: list[Colleague]
+    held: list[HeldChat]
+
+
+async def service_now(svc: Services) -> ServiceNow:
+    """Who is on, who holds which chats, and how long the queue is, right now."""
+    now = svc.clock()
+    queue = await ordered_queue(svc)
+    colleagues = await colleagues_online(svc)
+    async with svc.read() as session:
+        rows = (
+            await session.execute(
+                select(ChatSession, Staff.display_name)
+                .join(Staff, Staff.id == ChatSession.counsellor_id)
+                .where(ChatSession.state == SessionState.LIVE.value)
+                .order_by(Staff.display_name, ChatSession.claimed_at)
+            )
+        ).all()
+    waits = [(now - c.queued_at).total_seconds() for c in queue if c.queued_at is not None]
+    return ServiceNow(
+        open=svc.settings.hours.is_open(now),
+        queue_length=len(queue),
+        longest_wait_s=max(waits) if waits else None,
+        available=sum(1 for c in colleagues if c.available),
+        colleagues=colleagues,
+        held=[
+            HeldChat(chat.id, name, Priority(chat.priority), chat.claimed_at) for chat, name in rows
+        ],
+    )

@@ -1,0 +1,242 @@
+"""The workspace's pages over HTTP: roles and CSRF on every route, the views, the forms."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+from sqlalchemy import select
+from starlette.routing import Route
+
+from bot_engine import SessionEvent, UserMessage
+from counsellor_ui import counsellor_routes
+from counsellor_ui.auth import SESSION_COOKIE
+from gateway.actions.bot import run_bot
+from gateway.actions.canned import save_canned
+from gateway.actions.messages import post_user_message
+from gateway.models import ChatSession, WrapUp
+from gateway.services import Services
+from gateway.types import StaffRole
+from tests.conftest import LiveServer
+from tests.counsellor_ui.support import chat_row, signed_in_as, transcript
+from tests.factories import PASSWORD, make_queued_session, make_session, make_staff
+
+pytestmark = pytest.mark.asyncio
+
+# Pages and posts only supervisors and admins may use; every other route is for all staff.
+SUPERVISOR_ONLY = {"/supervisor", "/supervisor/live", "/canned", "/canned/delete", "/staff"}
+SUPERVISOR_ONLY |= {"/staff/active"}
+PUBLIC = {"/sign-in"}
+
+
+def services(server: LiveServer) -> Services:
+    svc: Services = server.app.state.runtime.svc
+    return svc
+
+
+def routes() -> list[tuple[str, str]]:
+    found = []
+    for route in counsellor_routes():
+        if isinstance(route, Route) and route.path not in PUBLIC:
+            found += [
+                (method, route.path) for method in sorted(route.methods or ()) if method != "HEAD"
+            ]
+    return found
+
+
+async def test_every_route_checks_sign_in_role_and_csrf_and_get_changes_nothing(
+    live_server: LiveServer,
+) -> None:
+    svc = services(live_server)
+    sam = await signed_in_as(live_server, await make_staff(svc, name="Sam"))
+    chat = await make_queued_session(svc)
+    await sam.post(f"/counsellor/sessions/{chat.id}/claim")
+    assert (await chat_row(svc, chat.id)).state == "live"
+    snapshot = (await chat_row(svc, chat.id)).last_seq
+    checked = set()
+    async with httpx.AsyncClient(base_url=live_server.http, follow_redirects=False) as anon:
+        for method, path in routes():
+            url = "/counsellor" + path.replace("{session_id:int}", str(chat.id))
+            checked.add(path)
+            # Nobody signed in: to the sign-in page, whatever the route.
+            response = await anon.request(method, url)
+            assert response.status_code == 303, (method, path)
+            assert response.headers["location"] == "/counsellor/sign-in"
+            async with sam.http() as client:
+                if method == "GET":
+                    response = await client.get(url)
+                    expected = 403 if path in SUPERVISOR_ONLY else 200
+                    assert response.status_code == expected, (method, path)
+                else:
+                    # A post without this session's CSRF token is refused.
+                    response = await client.post(url, data={"csrf_token": "forged"})
+                    assert response.status_code == 403, (method, path)
+    assert "/sessions/{session_id:int}/wrap-up" in checked and "/staff/active" in checked
+    row = await chat_row(svc, chat.id)
+    assert (row.state, row.last_seq) == ("live", snapshot)  # no GET changed anything
+
+
+async def test_sign_in_sets_a_safe_cookie_replaces_old_ids_and_is_throttled(
+    live_server: LiveServer,
+) -> None:
+    svc = services(live_server)
+    sam = await make_staff(svc, name="Sam")
+    old = await signed_in_as(live_server, sam)
+    async with httpx.AsyncClient(base_url=live_server.http, follow_redirects=False) as client:
+
+        async def attempt(password: str, cookie: str | None = None) -> httpx.Response:
+            form = await client.get("/counsellor/sign-in")
+            token = re.search(r'name="login_csrf" value="([^"]+)"', form.text)
+            assert token is not None
+            if cookie:
+                client.cookies.set(SESSION_COOKIE, cookie, path="/counsellor")
+            return await client.post(
+                "/counsellor/sign-in",
+                data={"username": sam.username, "password": password, "login_csrf": token[1]},
+            )
+
+        refused = await attempt("wrong password")
+        assert refused.status_code == 401 and "did not match" in refused.text
+        signed = await attempt(PASSWORD, cookie=old.session_id)
+        assert signed.status_code == 303
+        cookie = signed.headers["set-cookie"]
+        assert f"{SESSION_COOKIE}=" in cookie and "HttpOnly" in cookie
+        assert "SameSite=lax" in cookie and "Path=/counsellor" in cookie
+        assert "Secure" not in cookie  # plain HTTP here; set when served over TLS
+        assert (await old.get("/counsellor/")).status_code == 303  # the old id is gone
+        client.cookies.clear()
+        # Signing in cleared the earlier failure; a full run of failures blocks even
+        # the right password.
+        for _ in range(svc.settings.login_max_failures):
+            assert (await attempt("wrong again")).status_code == 401
+        blocked = await attempt(PASSWORD)
+        assert blocked.status_code == 429 and "Too many failed attempts" in blocked.text
+
+
+async def test_the_conversation_marks_the_bot_and_trigger_and_only_the_owner_reads_it(
+    live_server: LiveServer,
+) -> None:
+    svc = services(live_server)
+    sam = await signed_in_as(live_server, await make_staff(svc, name="Sam"))
+    jo = await signed_in_as(live_server, await make_staff(svc, name="Jo"))
+    lead = await make_staff(svc, name="Lead", role=StaffRole.SUPERVISOR)
+    await save_canned(svc, staff=lead, title="Greeting", body="Hi, I'm here with you.")
+    person = await make_session(svc)
+    await run_bot(svc, session_id=person.id, event=SessionEvent(kind="started"))
+    crisis = "I want to end my life"
+    await post_user_message(svc, session_id=person.id, client_id="c", text=crisis)
+    await run_bot(svc, session_id=person.id, event=UserMessage(text=crisis))
+    await post_user_message(
+        svc, session_id=person.id, client_id="x", text="<script>alert(1)</script> still here"
+    )
+    dashboard = await sam.get("/counsellor/")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in dashboard.text
+    assert "<script>alert(1)" not in dashboard.text
+
+    await sam.post(f"/counsellor/sessions/{person.id}/claim")
+    lost = await jo.post(f"/counsellor/sessions/{person.id}/claim")
+    assert "Sam+claimed+this+chat+first" in lost.headers["location"]
+    view = await sam.get(f"/counsellor/sessions/{person.id}")
+    assert view.status_code == 200
+    assert "With the bot (automatic)" in view.text and "With a counsellor" in view.text
+    assert re.search(r"<mark>[^<]*end my life[^<]*</mark>", view.text)
+    assert 'option value="' in view.text and "Greeting" in view.text
+    assert "&lt;script&gt;" in view.text and "<script>alert" not in view.text
+
+    glance = await jo.get(lost.headers["location"])
+    assert glance.status_code == 403
+    assert (
+        "Sam claimed this chat first." in glance.text and "with <strong>Sam</strong>" in glance.text
+    )
+    assert "still here" in glance.text  # the preview: the last thing the person wrote
+    assert "end my life" not in glance.text and "Bot (automatic)" not in glance.text
+
+    await sam.post(f"/counsellor/sessions/{person.id}/notes", note="Lives with her sister.")
+    assert "Lives with her sister." in (await sam.get(f"/counsellor/sessions/{person.id}")).text
+    assert "sister" not in " ".join(m.text for m in await transcript(svc, person.id))
+
+
+async def test_end_needs_the_wrap_up_and_release_and_hand_back_tell_the_person(
+    live_server: LiveServer,
+) -> None:
+    svc = services(live_server)
+    sam = await signed_in_as(live_server, await make_staff(svc, name="Sam"))
+    ending, releasing, returning = [await make_queued_session(svc) for _ in range(3)]
+    for chat in (ending, releasing):
+        await sam.post(f"/counsellor/sessions/{chat.id}/claim")
+    form = await sam.get(f"/counsellor/sessions/{ending.id}/wrap-up")
+    assert "Risk level you assessed" in form.text and svc.settings.wrapup_outcomes[0] in form.text
+    incomplete = await sam.post(f"/counsellor/sessions/{ending.id}/end", notes="Talked.")
+    assert incomplete.status_code == 400 and "Choose an outcome." in incomplete.text
+    assert "Talked." in incomplete.text  # what was typed is kept
+    assert (await chat_row(svc, ending.id)).state == "live"
+    done = await sam.post(
+        f"/counsellor/sessions/{ending.id}/end",
+        outcome=svc.settings.wrapup_outcomes[1],
+        risk_level="low",
+        notes="Talked.",
+    )
+    assert done.status_code == 303 and "Wrap-up+saved" in done.headers["location"]
+    assert (await chat_row(svc, ending.id)).state == "closed"
+    async with svc.read() as session:
+        saved = (await session.execute(select(WrapUp))).scalar_one()
+    assert (saved.session_id, saved.risk_level, saved.notes) == (ending.id, "low", "Talked.")
+
+    await sam.post(f"/counsellor/sessions/{releasing.id}/release")
+    row = await chat_row(svc, releasing.id)
+    assert (row.state, row.queue_front) == ("queued", True)
+    await sam.post(f"/counsellor/sessions/{releasing.id}/claim")
+    await sam.post(f"/counsellor/sessions/{releasing.id}/hand-back")
+    assert (await chat_row(svc, releasing.id)).state == "bot"
+    said = [m.text for m in await transcript(svc, releasing.id)]
+    assert any("front of the queue" in t for t in said)
+    assert any("passed you back" in t for t in said)
+    assert (await chat_row(svc, returning.id)).state == "queued"
+
+
+async def test_supervisors_see_the_service_and_keep_accounts_and_replies(
+    live_server: LiveServer,
+) -> None:
+    svc = services(live_server)
+    lead = await signed_in_as(
+        live_server, await make_staff(svc, name="Lead", role=StaffRole.SUPERVISOR)
+    )
+    sam = await signed_in_as(live_server, await make_staff(svc, name="Sam"))
+    chat = await make_queued_session(svc)
+    await make_queued_session(svc)
+    await sam.post(f"/counsellor/sessions/{chat.id}/claim")
+
+    page = await lead.get("/counsellor/supervisor")
+    assert page.status_code == 200
+    assert "Median wait" in page.text and "95th percentile wait" in page.text
+    live = await lead.get("/counsellor/supervisor/live")
+    assert re.search(r'id="queue-length">1<', live.text)
+    assert re.search(rf"<th scope=\"row\">{chat.id}</th><td>Sam</td>", live.text)
+
+    saved = await lead.post("/counsellor/canned", title="Breathing", body="Shall we breathe?")
+    assert "Saved" in saved.headers["location"]
+    assert "Shall we breathe?" in (await lead.get("/counsellor/canned")).text
+
+    created = await lead.post(
+        "/counsellor/staff",
+        username="newbie",
+        display_name="Newbie",
+        role="counsellor",
+        password="a long enough password",
+    )
+    assert "Created+counsellor" in created.headers["location"]
+    refused = await lead.post(
+        "/counsellor/staff",
+        username="boss",
+        display_name="Boss",
+        role="admin",
+        password="a long enough password",
+    )
+    assert "cannot+create+admin" in refused.headers["location"]
+    accounts = await lead.get("/counsellor/staff")
+    assert "Newbie" in accounts.text and "Deactivate Sam" in accounts.text
+    assert "Deactivate Lead" not in accounts.text  # not your own account
+    async with svc.read() as session:
+        states = list((await session.execute(select(ChatSession.state))).scalars())
+    assert sorted(states) == ["live", "queued"]
