@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 
+from itsdangerous import BadSignature, Signer
 from starlette.datastructures import FormData
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
@@ -27,9 +28,33 @@ def runtime_of(conn: HTTPConnection) -> Runtime:
     return runtime
 
 
+def _signer(secret_key: str) -> Signer:
+    return Signer(secret_key, salt="haven-staff-session")
+
+
+def cookie_value(secret_key: str, session_id: str) -> str:
+    """The session cookie: the opaque id, signed with the deployment's secret key.
+
+    A forged or tampered cookie is refused before any database lookup, and a new
+    secret key signs everybody out.
+    """
+    return _signer(secret_key).sign(session_id).decode()
+
+
+def session_id_of(conn: HTTPConnection) -> str | None:
+    """The opaque staff session id from a validly signed cookie, else None."""
+    raw = conn.cookies.get(SESSION_COOKIE)
+    if not raw:
+        return None
+    try:
+        return _signer(runtime_of(conn).svc.settings.secret_key).unsign(raw).decode()
+    except BadSignature:
+        return None
+
+
 async def signed_in(conn: HTTPConnection) -> SignedIn | None:
-    session_id = conn.cookies.get(SESSION_COOKIE)
-    if not session_id:
+    session_id = session_id_of(conn)
+    if session_id is None:
         return None
     return await staff_for_session(runtime_of(conn).svc, session_id=session_id)
 
@@ -69,7 +94,7 @@ async def check_csrf(request: Request, who: SignedIn) -> FormData:
 def set_session_cookie(response: Response, request: Request, session_id: str, max_age: int) -> None:
     response.set_cookie(
         SESSION_COOKIE,
-        session_id,
+        cookie_value(runtime_of(request).svc.settings.secret_key, session_id),
         max_age=max_age,
         httponly=True,
         secure=request.url.scheme == "https",

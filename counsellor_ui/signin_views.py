@@ -61,7 +61,7 @@ async def sign_in_post(request: Request) -> Response:
     if result.staff is None:
         return _login_form(request, "That username and password did not match.", username, 401)
     session_id, _csrf = await start_staff_session(
-        svc, staff_id=result.staff.id, replaces=request.cookies.get(auth.SESSION_COOKIE)
+        svc, staff_id=result.staff.id, replaces=auth.session_id_of(request)
     )
     await set_presence(svc, staff_id=result.staff.id, available=True)
     response = redirect("/counsellor/")
@@ -73,7 +73,7 @@ async def sign_in_post(request: Request) -> Response:
 async def sign_out_post(request: Request) -> Response:
     who = await auth.require(request)
     await auth.check_csrf(request, who)
-    session_id = request.cookies.get(auth.SESSION_COOKIE, "")
+    session_id = auth.session_id_of(request) or ""
     await sign_out(auth.runtime_of(request).svc, session_id=session_id)
     response = redirect("/counsellor/sign-in")
     response.delete_cookie(auth.SESSION_COOKIE, path=auth.COOKIE_PATH)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -38,16 +39,32 @@ STATIC = Path(__file__).parent / "static"
 
 
 def build_bot(settings: Settings) -> BotEngine:
-    config = EngineConfig(
-        typing=TypingSpeed(
+    """The bot for these settings; a broken script raises ScriptError listing every problem."""
+    return _load_bot(
+        settings.bot_scripts_dir,
+        settings.bot_resources_dir,
+        TypingSpeed(
             chars_per_second=settings.bot_typing_cps,
             min_s=settings.bot_typing_min_s,
             max_s=settings.bot_typing_max_s,
         ),
-        checkin_after_s=settings.checkin_after_s,
-        max_checkins=settings.max_checkins,
+        settings.checkin_after_s,
+        settings.max_checkins,
     )
-    return BotEngine.load(settings.bot_scripts_dir, config=config)
+
+
+@functools.lru_cache(maxsize=8)
+def _load_bot(
+    scripts: Path | None,
+    resources: Path | None,
+    typing: TypingSpeed,
+    checkin_after_s: float,
+    max_checkins: int,
+) -> BotEngine:
+    # An engine is immutable once loaded, so apps built with the same bot settings
+    # (several in one test run) share one instead of parsing the scripts again.
+    config = EngineConfig(typing=typing, checkin_after_s=checkin_after_s, max_checkins=max_checkins)
+    return BotEngine.load(scripts, config=config, resources=resources)
 
 
 async def widget_js(request: Request) -> Response:

@@ -39,6 +39,9 @@ class Settings:
     # gateway's own origin (public_url plus the localhost/127.0.0.1 twins in development).
     allowed_origins: tuple[str, ...] = ()
     bot_scripts_dir: Path | None = None  # None -> the packaged default scripts
+    # A folder of resources-<locale>.toml files overriding helpline numbers and the
+    # resource directory for this deployment, without copying the scripts.
+    bot_resources_dir: Path | None = None
     # Widget neutral page for Quick exit; a weather page looks ordinary in a history.
     quick_exit_url: str = "https://www.bbc.co.uk/weather"
 
@@ -158,7 +161,7 @@ def _convert(name: str, raw: str, default: Any) -> Any:
         return float(raw)
     if isinstance(default, tuple):
         return tuple(part.strip().rstrip("/") for part in raw.split(",") if part.strip())
-    if isinstance(default, Path) or name == "bot_scripts_dir":
+    if isinstance(default, Path) or name in ("bot_scripts_dir", "bot_resources_dir"):
         return Path(raw) if raw else None
     return raw
 

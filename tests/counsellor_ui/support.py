@@ -23,7 +23,7 @@ import gateway.actions.staff
 import gateway.app
 import tests.conftest
 from bot_engine import BotEngine
-from counsellor_ui.auth import SESSION_COOKIE
+from counsellor_ui.auth import SESSION_COOKIE, cookie_value
 from gateway.actions.signin import start_staff_session
 from gateway.events import Event, decode_event, encode_event
 from gateway.models import ChatSession, Message, Staff, utcnow
@@ -142,6 +142,10 @@ class Browserless:
     csrf: str
 
     @property
+    def cookie(self) -> str:
+        return cookie_value(self.server.settings.secret_key, self.session_id)
+
+    @property
     def svc(self) -> Services:
         services: Services = self.server.app.state.runtime.svc
         return services
@@ -149,7 +153,7 @@ class Browserless:
     def http(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(
             base_url=self.server.http,
-            cookies={SESSION_COOKIE: self.session_id},
+            cookies={SESSION_COOKIE: self.cookie},
             follow_redirects=False,
         )
 
@@ -168,7 +172,7 @@ class Browserless:
         return await connect(
             f"{self.server.ws}/counsellor/ws{query}",
             origin=Origin(origin or self.server.origin),
-            additional_headers={"Cookie": f"{SESSION_COOKIE}={self.session_id}"},
+            additional_headers={"Cookie": f"{SESSION_COOKIE}={self.cookie}"},
         )
 
 

@@ -98,7 +98,7 @@ async def test_sign_in_sets_a_safe_cookie_replaces_old_ids_and_is_throttled(
 
         refused = await attempt("wrong password")
         assert refused.status_code == 401 and "did not match" in refused.text
-        signed = await attempt(PASSWORD, cookie=old.session_id)
+        signed = await attempt(PASSWORD, cookie=old.cookie)
         assert signed.status_code == 303
         cookie = signed.headers["set-cookie"]
         assert f"{SESSION_COOKIE}=" in cookie and "HttpOnly" in cookie
@@ -240,3 +240,17 @@ async def test_supervisors_see_the_service_and_keep_accounts_and_replies(
     async with svc.read() as session:
         states = list((await session.execute(select(ChatSession.state))).scalars())
     assert sorted(states) == ["live", "queued"]
+
+
+async def test_a_forged_or_unsigned_session_cookie_is_refused(live_server: LiveServer) -> None:
+    sam = await make_staff(live_server.app.state.runtime.svc, name="Sam")
+    real = await signed_in_as(live_server, sam)
+    for forged in (real.session_id, real.cookie + "x", "anything"):
+        async with httpx.AsyncClient(
+            base_url=live_server.http, cookies={SESSION_COOKIE: forged}, follow_redirects=False
+        ) as client:
+            response = await client.get("/counsellor/")
+            assert response.status_code == 303
+            assert response.headers["location"].endswith("/counsellor/sign-in")
+    async with real.http() as client:
+        assert (await client.get("/counsellor/")).status_code == 200
