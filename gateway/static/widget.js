@@ -275,7 +275,7 @@ h2{font-size:1.05rem;overflow-wrap:break-word}
 .close{background:none;color:var(--on)}
 .conn{background:#fdf1cc;color:#3b2f00;padding:.4rem .75rem;display:flex;gap:.5rem;align-items:center;justify-content:space-between;flex-wrap:wrap}
 .conn button{min-height:36px;padding:.25rem .6rem;background:#fff;color:#3b2f00}
-.queue{background:#eef3f8;border-bottom:1px solid #c4d2e0;padding:.6rem .75rem;font-size:.9rem}
+.queue{background:#eef3f8;border-bottom:1px solid #c4d2e0;padding:.4rem .75rem;font-size:.85rem}
 .queue h3{font-size:.95rem}
 .queue [role=status]{margin-bottom:.4rem}
 .queue ul{margin:.25rem 0 .5rem;padding-left:1.2rem}
