@@ -17,54 +17,70 @@ from gateway.events import MessageAdded, TypingChanged, session_channel
 
 log = logging.getLogger(__name__)
 
+AfterDelivery = Callable[[], Awaitable[None]]
+
 
 class BotDelivery:
-    """Runs one delivery task per bot turn, in order per session."""
+    """Runs one delivery task per bot turn; a session's turns go out one after another."""
 
     def __init__(self, broker: Broker) -> None:
         self.broker = broker
-        self._locks: dict[int, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        # The most recent delivery of each session: the next one waits for it.
+        self._latest: dict[int, asyncio.Task[None]] = {}
 
-    def deliver(
-        self, turn: BotTurn, *, after: Callable[[], Awaitable[None]] | None = None
-    ) -> asyncio.Task[None]:
-        task = asyncio.create_task(self._run(turn, after), name=f"bot-delivery-{turn.session_id}")
+    def deliver(self, turn: BotTurn, *, after: AfterDelivery | None = None) -> asyncio.Task[None]:
+        previous = self._latest.get(turn.session_id)
+        task = asyncio.create_task(
+            self._run(turn, after, previous), name=f"bot-delivery-{turn.session_id}"
+        )
+        self._latest[turn.session_id] = task
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(lambda done: self._forget(turn.session_id, done))
         return task
 
-    async def _run(self, turn: BotTurn, after: Callable[[], Awaitable[None]] | None) -> None:
-        lock = self._locks.setdefault(turn.session_id, asyncio.Lock())
-        channel = session_channel(turn.session_id)
+    def _forget(self, session_id: int, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if self._latest.get(session_id) is task:
+            del self._latest[session_id]
+
+    async def _run(
+        self, turn: BotTurn, after: AfterDelivery | None, previous: asyncio.Task[None] | None
+    ) -> None:
+        if previous is not None:
+            # asyncio.wait, unlike await, does not cancel the previous turn if this
+            # one is cancelled (at shutdown), and does not raise its errors.
+            await asyncio.wait({previous})
         try:
-            async with lock:
-                typing = False
-                for event in turn.events:
-                    if isinstance(event, MessageAdded) and event.seq in turn.delays:
-                        # PROTOCOL.md 7: typing on, a pause that grows with the text, the message.
-                        await self.broker.publish(
-                            channel,
-                            TypingChanged(session_id=turn.session_id, sender="bot", on=True),
-                        )
-                        typing = True
-                        delay = turn.delays[event.seq]
-                        if delay > 0:
-                            await asyncio.sleep(delay)
-                    await self.broker.publish(channel, event)
-                if typing:
-                    await self.broker.publish(
-                        channel, TypingChanged(session_id=turn.session_id, sender="bot", on=False)
-                    )
-                if after is not None:
-                    await after()
-        except asyncio.CancelledError:
-            raise
+            await self._publish(turn)
         except Exception:
             log.exception("bot delivery failed for session %s", turn.session_id)
-        finally:
-            if not lock.locked() and lock is self._locks.get(turn.session_id):
-                self._locks.pop(turn.session_id, None)
+        if after is not None:
+            # The bot's decision to end the chat is stored whether or not the
+            # broker carried every frame.
+            try:
+                await after()
+            except Exception:
+                log.exception("ending the chat after the bot's turn failed (%s)", turn.session_id)
+
+    async def _publish(self, turn: BotTurn) -> None:
+        channel = session_channel(turn.session_id)
+        typing = False
+        for event in turn.events:
+            if isinstance(event, MessageAdded) and event.seq in turn.delays:
+                # PROTOCOL.md 7: typing on, a pause that grows with the text, the message.
+                await self.broker.publish(
+                    channel, TypingChanged(session_id=turn.session_id, sender="bot", on=True)
+                )
+                typing = True
+                delay = turn.delays[event.seq]
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            await self.broker.publish(channel, event)
+        if typing:
+            await self.broker.publish(
+                channel, TypingChanged(session_id=turn.session_id, sender="bot", on=False)
+            )
 
     async def close(self) -> None:
         for task in tuple(self._tasks):

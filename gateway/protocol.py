@@ -12,15 +12,20 @@ import msgspec
 
 VERSION: Final = 1
 
-ClientId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+# Client ids are machine-made: printable, no control characters.
+ClientId = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+\Z")
+]
+# Text may hold any character a person can type, but never NUL (PostgreSQL refuses it).
+Text = Annotated[str, msgspec.Meta(pattern=r"^[^\x00]*$")]
 Seq = Annotated[int, msgspec.Meta(ge=0)]
 Locale = Annotated[
     str,
-    msgspec.Meta(min_length=2, max_length=16, pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?$"),
+    msgspec.Meta(min_length=2, max_length=16, pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?\Z"),
 ]
 Token = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
 # A quick-reply value is a short identifier defined by the script, never free text.
-ReplyValue = Annotated[str, msgspec.Meta(max_length=64)]
+ReplyValue = Annotated[str, msgspec.Meta(max_length=64, pattern=r"^[^\x00]*$")]
 
 
 class _ClientFrame(msgspec.Struct, tag_field="type", forbid_unknown_fields=True):
@@ -28,7 +33,9 @@ class _ClientFrame(msgspec.Struct, tag_field="type", forbid_unknown_fields=True)
 
 
 class Hello(_ClientFrame, tag="hello"):
-    v: Annotated[int, msgspec.Meta(ge=1, le=VERSION)]
+    # A client of a later version is answered in the version this server speaks
+    # (``welcome.v``); later versions only add to v1, so it can fall back.
+    v: Annotated[int, msgspec.Meta(ge=1)]
     token: Token | None = None
     last_seq: Seq = 0
     locale: Locale | None = None
@@ -36,7 +43,7 @@ class Hello(_ClientFrame, tag="hello"):
 
 class Say(_ClientFrame, tag="say"):
     client_id: ClientId
-    text: str
+    text: Text
     value: ReplyValue | None = None
 
 
@@ -64,6 +71,27 @@ _decoder: Final[msgspec.json.Decoder[ClientFrame]] = msgspec.json.Decoder(Client
 def decode_client_frame(data: str | bytes) -> ClientFrame:
     """Parse one client frame; raises ``msgspec.DecodeError`` (or ValidationError) if bad."""
     return _decoder.decode(data)
+
+
+class _Probe(msgspec.Struct):
+    type: str = ""
+    client_id: ClientId | None = None
+
+
+_probe_decoder: Final = msgspec.json.Decoder(_Probe)
+
+
+def say_client_id(data: str) -> str | None:
+    """The ``client_id`` of a frame refused as too large, if it is a readable ``say``.
+
+    The frame is already within the server's hard limit (uvicorn's ``ws_max_size``),
+    so reading it once more is cheap; the answer lets the client mark that message.
+    """
+    try:
+        probe = _probe_decoder.decode(data)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None
+    return probe.client_id if probe.type == "say" else None
 
 
 # --- server to client -------------------------------------------------------
@@ -129,8 +157,10 @@ ErrorCode = Literal[
 
 class ErrorOut(_ServerFrame, tag="error"):
     code: ErrorCode
-    message: str
+    message: str  # plain words for the person
     client_id: str | None = None
+    # Extension (optional): what exactly was wrong, for the client's developer.
+    detail: str | None = None
 
 
 ServerFrame = Welcome | MessageOut | Ack | TypingOut | StateOut | QueueOut | Erased | ErrorOut
@@ -147,7 +177,9 @@ class Close:
 
     NORMAL: Final = 1000
     POLICY: Final = 1008
-    TOO_LARGE: Final = 1009
+    TOO_LARGE: Final = 1009  # sent by uvicorn itself (ws_max_size)
+    INTERNAL_ERROR: Final = 1011  # reconnect and resume
+    TRY_AGAIN: Final = 1013  # this connection fell behind; reconnect and resume
     BAD_HELLO: Final = 4400
     UNKNOWN_TOKEN: Final = 4404
     HELLO_TIMEOUT: Final = 4408
@@ -166,5 +198,5 @@ ERROR_MESSAGES: Final[dict[str, str]] = {
 }
 
 
-def error(code: ErrorCode, client_id: str | None = None, message: str | None = None) -> ErrorOut:
-    return ErrorOut(code=code, message=message or ERROR_MESSAGES[code], client_id=client_id)
+def error(code: ErrorCode, client_id: str | None = None, detail: str | None = None) -> ErrorOut:
+    return ErrorOut(code=code, message=ERROR_MESSAGES[code], client_id=client_id, detail=detail)

@@ -1,25 +1,28 @@
 """The widget's websocket, ``/ws/chat`` (PROTOCOL.md v1).
 
-One ``ChatConnection`` per socket. It validates every frame, calls actions,
-and runs a pump that turns broker events into frames, in ``seq`` order with
-no gaps and no repeats on this connection.
+One ``ChatConnection`` per socket runs three tasks: the reader validates every
+frame and calls actions; the pump turns broker events into frames, through a
+``TranscriptFeed`` that sends messages in ``seq`` order, each once; the
+keepalive marks the person as present, refreshes a queued person's position and
+recovers what a lost event would have said. When one of them ends, the
+connection ends. No input ends the worker: an unexpected failure closes this
+connection with 1011 (the client resumes) and is logged without its text.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
 import time
+from collections.abc import Coroutine
+from typing import Any
 
-import msgspec
-from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from bot_engine import AskCounsellor as BotAskCounsellor
-from bot_engine import SessionEvent, UserMessage, detect
+from bot_engine import SessionEvent, UserMessage
 from gateway import protocol as p
 from gateway.actions.activity import signal_typing
-from gateway.actions.messages import SessionClosed, messages_after, post_user_message
+from gateway.actions.messages import SessionClosed, post_user_message
 from gateway.actions.queue import queue_position, raise_priority
 from gateway.actions.sessions import (
     SessionView,
@@ -30,7 +33,9 @@ from gateway.actions.sessions import (
     touch_user,
 )
 from gateway.broker import Subscription
-from gateway.chat_frames import frame_from_event, frame_from_line
+from gateway.broker.base import SubscriberOverflow
+from gateway.chat_feed import TranscriptFeed
+from gateway.chat_socket import ChatSocket, SocketClosed
 from gateway.events import (
     QUEUE_CHANNEL,
     Event,
@@ -41,15 +46,10 @@ from gateway.events import (
     TypingChanged,
     session_channel,
 )
-from gateway.ratelimit import SlidingWindow
 from gateway.runtime import Runtime
 from gateway.types import SessionState
 
-log = logging.getLogger(__name__)
-
-
-class _Closed(Exception):
-    """The socket is gone or was closed by us; stop quietly."""
+_QUIET = (SocketClosed, WebSocketDisconnect)
 
 
 async def chat_endpoint(websocket: WebSocket) -> None:
@@ -59,292 +59,247 @@ async def chat_endpoint(websocket: WebSocket) -> None:
 
 class ChatConnection:
     def __init__(self, websocket: WebSocket, runtime: Runtime) -> None:
-        self.ws = websocket
+        self.socket = ChatSocket(websocket, runtime.svc.settings)
         self.runtime = runtime
         self.svc = runtime.svc
         self.settings = runtime.svc.settings
         self.session: SessionView | None = None
         self.state = SessionState.BOT
-        self.delivered_seq = 0
-        self.own_client_ids: set[str] = set()
+        self.feed: TranscriptFeed | None = None
         self.last_queue_frame: p.QueueOut | None = None
-        self.bad_frames = 0
-        self._send_lock = asyncio.Lock()
-        self._says = SlidingWindow(
-            self.settings.rate_limit_messages, self.settings.rate_limit_window_s
-        )
-        # Typing and other frames get a looser budget than messages.
-        self._frames = SlidingWindow(
-            self.settings.rate_limit_messages * 5, self.settings.rate_limit_window_s
-        )
-        self._last_frame_at = time.monotonic()
+        self._stale_view: SessionView | None = None
+        self._ended_at = 0.0
+        self._steps: set[asyncio.Future[None]] = set()
 
     # --- lifecycle ------------------------------------------------------
 
     async def run(self) -> None:
-        origin = self.ws.headers.get("origin", "")
-        if origin.rstrip("/") not in self.settings.effective_allowed_origins:
-            await self.ws.accept()
-            await self.ws.close(p.Close.POLICY, reason="origin not allowed")
+        socket = self.socket
+        if socket.origin not in self.settings.effective_allowed_origins:
+            await socket.refuse("origin not allowed")
             return
-        address = self.ws.client.host if self.ws.client else "unknown"
+        address = socket.address  # only a key in this process's memory while open
         if not self.runtime.addresses.acquire(address):
-            await self.ws.accept()
-            await self.ws.close(p.Close.POLICY, reason="too many connections")
+            await socket.refuse("too many connections")
             return
         try:
-            await self.ws.accept()
+            await socket.accept()
             await self._serve()
-        except (_Closed, WebSocketDisconnect):
+        except _QUIET:
             pass
+        except SubscriberOverflow:
+            await self.socket.close_quietly(p.Close.TRY_AGAIN, "fell behind, reconnect")
+        except Exception as exc:
+            await self.socket.fail(exc)
         finally:
             self.runtime.addresses.release(address)
 
     async def _serve(self) -> None:
-        hello = await self._receive_hello()
-        if hello is None:
-            return
-        session, token = await self._open_session(hello)
-        if session is None:
-            return
-        self.session = session
-        self.state = session.state
-        channels = (session_channel(session.id), QUEUE_CHANNEL)
+        hello = await self.socket.receive_hello()
+        opened, token = await self._open_session(hello)
+        channels = (session_channel(opened.id), QUEUE_CHANNEL)
         async with self.svc.broker.subscribe(*channels) as subscription:
-            await self._send(
-                p.Welcome(
-                    v=p.VERSION, state=session.state.wire, last_seq=session.last_seq, token=token
-                )
+            # Read the session again now that no event about it can be missed
+            # (and mark the person as present).
+            view = self.session = await touch_user(self.svc, session_id=opened.id)
+            self.state = view.state
+            welcome = p.Welcome(
+                v=p.VERSION, state=view.state.wire, last_seq=view.last_seq, token=token
             )
-            replay_from = 0 if hello.last_seq > session.last_seq else hello.last_seq
-            self.delivered_seq = replay_from
-            await self._catch_up(session.last_seq)
-            if token is not None:
-                await self.runtime.bot_turn(session.id, SessionEvent(kind="started"))
-            elif self.state == SessionState.QUEUED:
+            await self.socket.send(welcome)
+            # A client ahead of the server (PROTOCOL.md 6) is sent everything again.
+            after = 0 if hello.last_seq > view.last_seq else hello.last_seq
+            self.feed = TranscriptFeed(self.svc, view.id, self.socket.send, delivered_seq=after)
+            await self.feed.catch_up(view.last_seq)
+            if view.state == SessionState.BOT and view.last_seq == 0:
+                # A new session, or one whose greeting a crash stopped before it was stored.
+                await self.runtime.bot_turn(view.id, SessionEvent(kind="started"))
+            elif view.state == SessionState.LIVE:
+                await self.socket.send(p.StateOut(state="live", counsellor=view.counsellor_name))
+            elif view.state == SessionState.QUEUED:
                 await self._send_queue(force=True)
-            pump = asyncio.create_task(self._pump(subscription), name="chat-pump")
-            keepalive = asyncio.create_task(self._keepalive(), name="chat-keepalive")
-            try:
-                await self._read_loop()
-            finally:
-                for task in (pump, keepalive):
-                    task.cancel()
-                for task in (pump, keepalive):
-                    with contextlib.suppress(asyncio.CancelledError, _Closed, WebSocketDisconnect):
-                        await task
+            await self._run_tasks(subscription)
 
-    async def _receive_hello(self) -> p.Hello | None:
+    async def _run_tasks(self, subscription: Subscription) -> None:
+        tasks = [
+            asyncio.create_task(self._read_loop(), name="chat-reader"),
+            asyncio.create_task(self._pump(subscription), name="chat-pump"),
+            asyncio.create_task(self._keepalive(), name="chat-keepalive"),
+        ]
         try:
-            raw = await asyncio.wait_for(self._receive_text(), self.settings.hello_timeout_s)
-        except TimeoutError:
-            await self._close(p.Close.HELLO_TIMEOUT, "no hello in time")
-            return None
-        if raw is None:
-            return None
-        try:
-            frame = p.decode_client_frame(raw)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            await self._send(
-                p.error("bad_frame", message=f"The first frame must be a valid hello: {exc}")
-            )
-            await self._close(p.Close.BAD_HELLO, "first frame was not a valid hello")
-            return None
-        if not isinstance(frame, p.Hello):
-            await self._send(p.error("bad_frame", message="The first frame must be hello."))
-            await self._close(p.Close.BAD_HELLO, "first frame was not hello")
-            return None
-        return frame
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in tasks:
+                task.cancel()
+            results = await asyncio.gather(*tasks, *self._steps, return_exceptions=True)
+        for result in results:
+            if isinstance(result, Exception) and not isinstance(result, _QUIET):
+                raise result
 
-    async def _open_session(self, hello: p.Hello) -> tuple[SessionView | None, str | None]:
+    async def _open_session(self, hello: p.Hello) -> tuple[SessionView, str | None]:
         if hello.token is None:
-            new, token = await start_session(self.svc, locale=(hello.locale or "en").lower())
-            return new, token
+            return await start_session(self.svc, locale=(hello.locale or "en").lower())
         session = await find_session(self.svc, token=hello.token)
         if session is None:
-            await self._send(p.error("unknown_token"))
-            await self._close(p.Close.UNKNOWN_TOKEN, "unknown token")
-            return None, None
-        await touch_user(self.svc, session_id=session.id)
+            await self.socket.final(
+                p.error("unknown_token"), p.Close.UNKNOWN_TOKEN, "unknown token"
+            )
         return session, None
 
+    async def _step(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run one step (a frame, an event, a tick) to its end, even if the connection
+        is torn down meanwhile: a unit of work cancelled half-way can leave its
+        database connection, and SQLite's write lock, in an unknown state."""
+        step = asyncio.ensure_future(work)
+        self._steps.add(step)
+        step.add_done_callback(self._steps.discard)
+        await asyncio.shield(step)
+
     async def _keepalive(self) -> None:
-        """Tell the service the person is still here, refresh the queue, close idle sockets."""
-        interval = max(1.0, self.settings.heartbeat_s)
+        """Presence, queue position, lost events; the idle rule for ended sessions."""
         while True:
-            await asyncio.sleep(interval)
-            if time.monotonic() - self._last_frame_at > self.settings.idle_timeout_s:
-                await self._close(p.Close.NORMAL, "idle")
-                return
-            if self.session is not None and not self.state.finished:
-                await touch_user(self.svc, session_id=self.session.id)
-                if self.state == SessionState.QUEUED:
-                    await self._send_queue()
+            await asyncio.sleep(max(self.settings.heartbeat_s, 0.05))
+            if self.state.finished:
+                idle = time.monotonic() - max(self.socket.last_frame_at, self._ended_at)
+                if idle >= self.settings.idle_timeout_s:
+                    await self.socket.close(p.Close.NORMAL, "idle")
+            else:
+                await self._step(self._heartbeat())
+
+    async def _heartbeat(self) -> None:
+        view = await touch_user(self.svc, session_id=self._view().id)
+        await self._feed().resync(view.last_seq)
+        await self._resync_state(view)
+        if self.state == SessionState.QUEUED:
+            await self._send_queue()
+
+    async def _resync_state(self, view: SessionView) -> None:
+        """Take the stored state if it differed twice running (its event was lost).
+
+        Once is not enough: a bot's escalation is stored before its typing pause.
+        """
+        if view.state == self.state:
+            self._stale_view = None
+        elif self._stale_view is not None and self._stale_view.state == view.state:
+            self._stale_view = None
+            await self._state_changed(view.state, view.counsellor_name)
+        else:
+            self._stale_view = view
 
     # --- reading --------------------------------------------------------
 
-    async def _receive_text(self) -> str | None:
-        message = await self.ws.receive()
-        if message["type"] == "websocket.disconnect":
-            raise _Closed
-        self._last_frame_at = time.monotonic()
-        text = message.get("text")
-        if text is None:
-            await self._bad("bad_frame", "Frames must be JSON text.")
-            return ""
-        if len(text.encode()) > self.settings.max_frame_bytes:
-            await self._send(p.error("too_large"))
-            return ""
-        return str(text)
-
     async def _read_loop(self) -> None:
         while True:
-            raw = await self._receive_text()
-            if not raw:
-                continue
-            if not self._frames.allow(time.monotonic()):
-                await self._bad("rate_limited")
-                continue
-            try:
-                frame = p.decode_client_frame(raw)
-            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-                await self._bad("bad_frame", f"That frame was not understood: {exc}")
-                continue
-            await self._handle(frame)
-
-    async def _bad(self, code: p.ErrorCode, message: str | None = None) -> None:
-        self.bad_frames += 1
-        await self._send(p.error(code, message=message))
-        if self.bad_frames >= self.settings.max_bad_frames:
-            await self._close(p.Close.ABUSE, "too many bad frames")
+            frame = await self.socket.receive_frame()
+            if frame is not None:
+                await self._step(self._handle(frame))
 
     async def _handle(self, frame: p.ClientFrame) -> None:
-        assert self.session is not None
+        session_id = self._view().id
         match frame:
             case p.Say():
                 await self._say(frame)
             case p.TypingIn(on=on):
                 if self.state == SessionState.LIVE:
-                    await signal_typing(self.svc, session_id=self.session.id, sender="user", on=on)
+                    await signal_typing(self.svc, session_id=session_id, sender="user", on=on)
             case p.AskCounsellor():
-                if self.state == SessionState.BOT:
-                    await self.runtime.bot_turn(self.session.id, BotAskCounsellor())
-                elif self.state == SessionState.QUEUED:
-                    await self._send_queue(force=True)
-                else:
-                    await self._send(p.error("not_now"))
+                await self._ask_counsellor()
             case p.Leave():
-                await leave_session(self.svc, session_id=self.session.id)
-                await self._close(p.Close.NORMAL, "left")
+                await leave_session(self.svc, session_id=session_id)
+                await self.socket.close(p.Close.NORMAL, "left")
             case p.Erase():
-                await erase_session(self.svc, session_id=self.session.id)
+                await erase_session(self.svc, session_id=session_id)
+                await self.socket.final(p.Erased(), p.Close.NORMAL, "erased")
             case p.Hello():
-                await self._send(p.error("bad_frame", message="hello was already received."))
+                await self.socket.reject("bad_frame", detail="hello was already received.")
+
+    async def _ask_counsellor(self) -> None:
+        if self.state.finished:
+            await self.socket.send(p.error("closed"))
+        elif self.state == SessionState.QUEUED:
+            await self._send_queue(force=True)
+        elif self.state == SessionState.LIVE:
+            await self.socket.send(p.error("not_now", detail="A counsellor is already here."))
+        else:
+            await self.runtime.bot_turn(self._view().id, BotAskCounsellor())
 
     async def _say(self, frame: p.Say) -> None:
-        assert self.session is not None
-        text = frame.text.strip()
-        if not text:
-            await self._send(p.error("empty", client_id=frame.client_id))
+        session, feed, client_id = self._view(), self._feed(), frame.client_id
+        text = await self.socket.accept_say(frame)
+        if text is None:
             return
-        if len(text) > self.settings.max_text_chars:
-            await self._send(p.error("too_large", client_id=frame.client_id))
-            return
-        if not self._says.allow(time.monotonic()):
-            await self._send(p.error("rate_limited", client_id=frame.client_id))
-            return
-        self.own_client_ids.add(frame.client_id)
+        feed.own_client_ids.add(client_id)
         try:
             posted = await post_user_message(
-                self.svc, session_id=self.session.id, client_id=frame.client_id, text=text
+                self.svc, session_id=session.id, client_id=client_id, text=text
             )
         except SessionClosed:
-            self.own_client_ids.discard(frame.client_id)
-            await self._send(p.error("closed", client_id=frame.client_id))
+            feed.own_client_ids.discard(client_id)
+            await self.socket.send(p.error("closed", client_id=client_id))
             return
-        await self._send(p.Ack(client_id=frame.client_id, seq=posted.seq))
+        await self.socket.send(p.Ack(client_id=client_id, seq=posted.seq))
         if posted.duplicate:
             return
+        # Who speaks (PROTOCOL.md 9) is decided from the state stored with the message.
         if posted.state == SessionState.BOT:
-            await self.runtime.bot_turn(self.session.id, UserMessage(text=text, value=frame.value))
+            await self.runtime.bot_turn(session.id, UserMessage(text=text, value=frame.value))
         elif posted.state == SessionState.QUEUED:
-            match = detect(text, self.session.locale)
+            match = self.svc.bot.detect(text, session.locale)
             if match is not None and match.kind == "crisis":
                 await raise_priority(
-                    self.svc, session_id=self.session.id, reason=match.rule, matched=match.matched
+                    self.svc, session_id=session.id, reason=match.rule, matched=match.matched
                 )
 
     # --- writing --------------------------------------------------------
 
     async def _pump(self, subscription: Subscription) -> None:
         async for event in subscription:
-            await self._on_event(event)
+            await self._step(self._on_event(event))
 
     async def _on_event(self, event: Event) -> None:
-        assert self.session is not None
-        if isinstance(event, MessageAdded):
-            if event.session_id == self.session.id:
-                await self._catch_up(event.seq, latest=event)
-        elif isinstance(event, TypingChanged):
-            if event.sender in ("bot", "counsellor"):
-                await self._send(p.TypingOut(from_=event.sender, on=event.on))  # type: ignore[arg-type]
-        elif isinstance(event, SessionStateChanged):
-            self.state = SessionState(event.state)
-            await self._send(p.StateOut(state=self.state.wire, counsellor=event.counsellor_name))
-            if self.state == SessionState.QUEUED:
-                await self._send_queue(force=True)
-        elif isinstance(event, SessionErased):
-            await self._send(p.Erased())
-            await self._close(p.Close.NORMAL, "erased")
-        elif isinstance(event, QueueChanged) and self.state == SessionState.QUEUED:
-            await self._send_queue()
+        session_id = self._view().id
+        match event:
+            case MessageAdded() if event.session_id == session_id:
+                await self._feed().on_event(event)
+            case TypingChanged(sender="bot" | "counsellor" as sender) if (
+                event.session_id == session_id
+            ):
+                await self.socket.send(p.TypingOut(from_=sender, on=event.on))
+            case SessionStateChanged() if event.session_id == session_id:
+                await self._state_changed(SessionState(event.state), event.counsellor_name)
+            case SessionErased() if event.session_id == session_id:
+                await self.socket.final(p.Erased(), p.Close.NORMAL, "erased")
+            case QueueChanged() if self.state == SessionState.QUEUED:
+                await self._send_queue()
 
-    async def _catch_up(self, upto: int, latest: MessageAdded | None = None) -> None:
-        """Send every message after ``delivered_seq`` up to ``upto``, in order, once."""
-        assert self.session is not None
-        if upto <= self.delivered_seq:
-            return
-        if latest is not None and latest.seq == self.delivered_seq + 1:
-            frames = [frame_from_event(latest)]
-        else:
-            lines = await messages_after(
-                self.svc, session_id=self.session.id, after_seq=self.delivered_seq
-            )
-            frames = [frame_from_line(line) for line in lines if line.seq <= upto]
-        for frame in frames:
-            if frame.seq != self.delivered_seq + 1:
-                break
-            self.delivered_seq = frame.seq
-            if frame.from_ == "user" and frame.client_id in self.own_client_ids:
-                continue  # this connection already had its ack
-            await self._send(frame)
+    async def _state_changed(self, state: SessionState, counsellor: str | None) -> None:
+        self.state = state
+        if state.finished:
+            self._ended_at = time.monotonic()  # the idle rule starts at the end
+        await self.socket.send(p.StateOut(state=state.wire, counsellor=counsellor))
+        if state == SessionState.QUEUED:
+            await self._send_queue(force=True)
 
     async def _send_queue(self, *, force: bool = False) -> None:
-        assert self.session is not None
-        position = await queue_position(self.svc, session_id=self.session.id)
+        session = self._view()
+        position = await queue_position(self.svc, session_id=session.id)
         if position is None:
             return
         frame = p.QueueOut(
             position=position.position,
             estimated_wait_s=position.estimated_wait_s,
             counsellors_available=position.counsellors_available,
-            alternatives=(),
+            # Helplines, so that the queue is never a dead end (PROTOCOL.md 10).
+            alternatives=self.svc.bot.helplines(session.locale),
         )
         if force or frame != self.last_queue_frame:
             self.last_queue_frame = frame
-            await self._send(frame)
+            await self.socket.send(frame)
 
-    async def _send(self, frame: p.ServerFrame) -> None:
-        if self.ws.application_state != WebSocketState.CONNECTED:
-            raise _Closed
-        async with self._send_lock:
-            try:
-                await self.ws.send_text(p.encode(frame))
-            except (RuntimeError, WebSocketDisconnect, OSError) as exc:
-                raise _Closed from exc
+    def _view(self) -> SessionView:
+        assert self.session is not None, "used before hello"
+        return self.session
 
-    async def _close(self, code: int, reason: str) -> None:
-        if self.ws.application_state == WebSocketState.CONNECTED:
-            with contextlib.suppress(RuntimeError, OSError):
-                await self.ws.close(code, reason=reason)
-        raise _Closed
+    def _feed(self) -> TranscriptFeed:
+        assert self.feed is not None, "used before hello"
+        return self.feed

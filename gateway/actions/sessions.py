@@ -37,8 +37,7 @@ async def _view(svc: Services, chat: ChatSession) -> SessionView:
 async def start_session(svc: Services, *, locale: str) -> tuple[SessionView, str]:
     """Create a session and return it with its resume token (shown once, stored hashed)."""
     token = new_token()
-    if locale not in svc.bot.locales:
-        locale = "en"
+    locale = svc.bot.locale_for(locale)  # "cy-GB" -> "cy"; unknown -> "en"
     async with svc.transaction() as tx:
         chat = ChatSession(
             token_hash=hash_token(token),
@@ -54,7 +53,7 @@ async def start_session(svc: Services, *, locale: str) -> tuple[SessionView, str
 
 
 async def find_session(svc: Services, *, token: str) -> SessionView | None:
-    """The session a token resumes, or None when unknown, erased or finished."""
+    """The session a token resumes (in any state), or None when unknown or erased."""
     async with svc.read() as session:
         chat = (
             await session.execute(
@@ -74,12 +73,16 @@ async def session_view(svc: Services, *, session_id: int) -> SessionView:
     return await _view(svc, chat)
 
 
-async def touch_user(svc: Services, *, session_id: int) -> None:
-    """Record that the person's widget is still there (for abandonment timers)."""
+async def touch_user(svc: Services, *, session_id: int) -> SessionView:
+    """Record that the person's widget is still there (for abandonment timers).
+
+    Returns the session as stored, so a connection can notice an event it missed.
+    """
     async with svc.transaction() as tx:
         await tx.session.execute(
             update(ChatSession).where(ChatSession.id == session_id).values(user_seen_at=tx.now)
         )
+    return await session_view(svc, session_id=session_id)
 
 
 async def close_by_bot(svc: Services, *, session_id: int) -> None:

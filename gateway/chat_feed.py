@@ -1,0 +1,96 @@
+"""A session's transcript as one connection receives it: in ``seq`` order, each once.
+
+Events about new messages can arrive out of order (two transactions publish in
+the order their tasks happen to run), late (a bot reply is stored before its
+typing pause and published after it), or not at all (Redis was reconnecting).
+Every message is stored before its event is published, so the feed keeps the
+highest ``seq`` it has delivered, sends an event straight away when it is the
+next one, and otherwise reads the gap from the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from gateway.actions.messages import messages_after
+from gateway.chat_frames import frame_from_event, frame_from_line
+from gateway.events import MessageAdded
+from gateway.protocol import MessageOut
+from gateway.services import Services
+
+# A gap that the database does not fill at once is read again after 50, then 100 ms;
+# if it is still there, the next event or the connection's keepalive reads it again.
+GAP_READS = 3
+GAP_RETRY_S = 0.05
+
+SendFrame = Callable[[MessageOut], Awaitable[None]]
+
+
+class TranscriptFeed:
+    def __init__(
+        self, svc: Services, session_id: int, send: SendFrame, *, delivered_seq: int
+    ) -> None:
+        self.svc = svc
+        self.session_id = session_id
+        self.send = send
+        self.delivered_seq = delivered_seq
+        # The person's messages sent on this connection: it gets an ack for them,
+        # so their echo as a ``message`` frame is skipped (PROTOCOL.md 6).
+        self.own_client_ids: set[str] = set()
+        self._lock = asyncio.Lock()
+        self._suspect_seq = 0
+
+    async def on_event(self, event: MessageAdded) -> None:
+        async with self._lock:
+            if event.seq == self.delivered_seq + 1:
+                await self._deliver([frame_from_event(event)])
+            else:
+                await self._catch_up(event.seq, latest=event)
+
+    async def catch_up(self, upto: int) -> None:
+        """Send every stored message after ``delivered_seq`` up to ``upto``."""
+        async with self._lock:
+            await self._catch_up(upto)
+
+    async def resync(self, stored_seq: int) -> None:
+        """Recover messages whose events were lost, given the session's stored last seq.
+
+        A bot reply is stored a few seconds before its event (the typing pause), so
+        only what was already missing at the previous call is read now.
+        """
+        async with self._lock:
+            if self._suspect_seq > self.delivered_seq:
+                await self._catch_up(self._suspect_seq)
+            self._suspect_seq = stored_seq if stored_seq > self.delivered_seq else 0
+
+    async def _catch_up(self, upto: int, latest: MessageAdded | None = None) -> None:
+        for attempt in range(GAP_READS):
+            if upto <= self.delivered_seq:
+                return
+            if attempt:
+                await asyncio.sleep(GAP_RETRY_S * attempt)
+            lines = await messages_after(
+                self.svc,
+                session_id=self.session_id,
+                after_seq=self.delivered_seq,
+                limit=upto - self.delivered_seq,
+            )
+            frames = [frame_from_line(line) for line in lines if line.seq <= upto]
+            # The event itself is proof its message is stored, even if the read above
+            # did not see it yet.
+            last = frames[-1].seq if frames else self.delivered_seq
+            if latest is not None and last == latest.seq - 1:
+                frames.append(frame_from_event(latest))
+            await self._deliver(frames)
+
+    async def _deliver(self, frames: list[MessageOut]) -> None:
+        for frame in frames:
+            if frame.seq <= self.delivered_seq:
+                continue
+            if frame.seq != self.delivered_seq + 1:
+                return  # a gap: never skip a message, read again later
+            self.delivered_seq = frame.seq
+            if frame.from_ == "user" and frame.client_id in self.own_client_ids:
+                continue
+            await self.send(frame)
