@@ -157,7 +157,7 @@ async def main() -> None:
     ]
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite+aiosqlite:///{tmp}/bench.db"
-        migrate(url)
+        await asyncio.to_thread(migrate, url)
         results.append(
             await bench_one(
                 "gateway, SQLite",
@@ -169,7 +169,7 @@ async def main() -> None:
         )
     if args.postgres:
         url = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-        migrate(url)
+        await asyncio.to_thread(migrate, url)
         results.append(
             await bench_one(
                 "gateway, PostgreSQL",

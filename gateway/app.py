@@ -102,7 +102,7 @@ def create_app(settings: Settings | None = None, *, timers: bool = True) -> Star
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         db = Database(settings.effective_database_url)
-        broker = create_broker(settings.broker_url)
+        broker = create_broker(settings.broker_url, channel_prefix=settings.broker_channel_prefix)
         await broker.connect()
         svc = Services(settings=settings, db=db, broker=broker, bot=bot)
         runtime = Runtime(

@@ -10,9 +10,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 import uvicorn
-from bot_engine.cli import main as bot_main
 from sqlalchemy import select
 
+from bot_engine.cli import main as bot_main
 from gateway import migrations
 from gateway.actions.staff import StaffError, create_staff
 from gateway.app import build_bot, create_app

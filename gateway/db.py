@@ -46,7 +46,8 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
 
 def create_engine(url: str) -> AsyncEngine:
-    kwargs: dict[str, Any] = {}
+    # Never let a logged database error carry message text in its parameters.
+    kwargs: dict[str, Any] = {"hide_parameters": True}
     if url.startswith("postgresql"):
         kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
     engine = create_async_engine(url, **kwargs)

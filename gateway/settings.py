@@ -32,6 +32,9 @@ class Settings:
     data_dir: Path = Path("data")
     database_url: str = ""  # empty -> SQLite file under data_dir
     broker_url: str = "memory://"
+    # Every Redis channel name starts with this: give each deployment sharing a
+    # Redis server its own, or one helpline's events would reach another's.
+    broker_channel_prefix: str = "haven:"
     host: str = "127.0.0.1"
     port: int = 8000
     public_url: str = ""  # empty -> http://{host}:{port}

@@ -8,7 +8,7 @@ from sqlalchemy import delete, select, update
 
 from gateway.actions.records import add_system_message, lock_session, set_state
 from gateway.events import QUEUE_CHANNEL, QueueChanged, SessionErased, session_channel
-from gateway.models import ChatSession, Message, Staff
+from gateway.models import ChatSession, Message, SessionNote, Staff, WrapUp
 from gateway.security import hash_token, new_token
 from gateway.services import Services
 from gateway.types import SessionState
@@ -112,6 +112,10 @@ async def leave_session(svc: Services, *, session_id: int) -> SessionState:
 async def erase_session(svc: Services, *, session_id: int, notify: bool = True) -> None:
     """Delete the conversation: its messages, its bot state and its token.
 
+    Counsellors' private notes and wrap-up notes go too, since they may quote
+    the person; only the wrap-up's outcome and risk categories stay, for the
+    service's anonymous statistics.
+
     With ``notify`` the person's widgets are told ``erased`` (they clear the
     screen); without it (the person declined consent and was just shown the
     helplines) they are only told the chat is closed, so the numbers stay on screen.
@@ -120,6 +124,10 @@ async def erase_session(svc: Services, *, session_id: int, notify: bool = True) 
         chat = await lock_session(tx, session_id)
         was = SessionState(chat.state)
         await tx.session.execute(delete(Message).where(Message.session_id == session_id))
+        await tx.session.execute(delete(SessionNote).where(SessionNote.session_id == session_id))
+        await tx.session.execute(
+            update(WrapUp).where(WrapUp.session_id == session_id).values(notes="")
+        )
         chat.token_hash = None
         chat.bot_state = None
         chat.mood = None

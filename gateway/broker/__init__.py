@@ -12,11 +12,11 @@ from gateway.broker.memory import MemoryBroker
 from gateway.broker.redis import RedisBroker
 
 
-def create_broker(url: str) -> Broker:
+def create_broker(url: str, *, channel_prefix: str = "haven:") -> Broker:
     if url.startswith("memory://"):
         return MemoryBroker()
     if url.startswith(("redis://", "rediss://", "unix://")):
-        return RedisBroker(url)
+        return RedisBroker(url, channel_prefix)
     raise ValueError(f"unknown broker URL {url!r}: use memory:// or redis://")
 
 

@@ -13,14 +13,16 @@ from gateway.broker.base import Broker
 
 log = logging.getLogger(__name__)
 
-# Prefix so that one Redis can serve several deployments without crosstalk.
+# Default prefix of every channel name; set HAVEN_BROKER_CHANNEL_PREFIX so that
+# deployments (or test runs) sharing one Redis never hear each other's events.
 CHANNEL_PREFIX = "haven:"
 
 
 class RedisBroker(Broker):
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, prefix: str = CHANNEL_PREFIX) -> None:
         super().__init__()
         self.url = url
+        self.prefix = prefix
         self._redis: aioredis.Redis | None = None
         self._pubsub: PubSub | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -30,7 +32,7 @@ class RedisBroker(Broker):
         await self._redis.ping()
         self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
         # A subscription must exist before listen() has anything to read.
-        await self._pubsub.subscribe(CHANNEL_PREFIX + "_keepalive")
+        await self._pubsub.subscribe(self.prefix + "_keepalive")
         self._reader = asyncio.create_task(self._read(), name="redis-broker-reader")
 
     async def disconnect(self) -> None:
@@ -50,7 +52,7 @@ class RedisBroker(Broker):
                 async for message in self._pubsub.listen():
                     if message.get("type") != "message":
                         continue
-                    channel = str(message["channel"]).removeprefix(CHANNEL_PREFIX)
+                    channel = str(message["channel"]).removeprefix(self.prefix)
                     try:
                         self._dispatch(channel, str(message["data"]))
                     except Exception:
@@ -63,12 +65,12 @@ class RedisBroker(Broker):
 
     async def _publish_raw(self, channel: str, payload: str) -> None:
         assert self._redis is not None, "broker not connected"
-        await self._redis.publish(CHANNEL_PREFIX + channel, payload)
+        await self._redis.publish(self.prefix + channel, payload)
 
     async def _on_first_subscriber(self, channel: str) -> None:
         assert self._pubsub is not None, "broker not connected"
-        await self._pubsub.subscribe(CHANNEL_PREFIX + channel)
+        await self._pubsub.subscribe(self.prefix + channel)
 
     async def _on_last_unsubscribe(self, channel: str) -> None:
         if self._pubsub is not None:
-            await self._pubsub.unsubscribe(CHANNEL_PREFIX + channel)
+            await self._pubsub.unsubscribe(self.prefix + channel)

@@ -15,7 +15,6 @@ import pytest
 import pytest_asyncio
 import redis.asyncio as aioredis
 
-import gateway.broker.redis as redis_broker
 from gateway.actions.messages import post_counsellor_message
 from gateway.actions.queue import claim_session
 from gateway.settings import Settings
@@ -37,15 +36,18 @@ TYPING_OFF = {"type": "typing", "from": "bot", "on": False}
 
 @pytest_asyncio.fixture
 async def pair(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch
+    settings: Settings,
 ) -> AsyncIterator[tuple[LiveServer, LiveServer]]:
     address = urlsplit(REDIS_URL)
     if not port_open(address.hostname or "127.0.0.1", address.port or 6379):
         missing(f"Redis at {REDIS_URL}")
     # Channels of this test alone: other test runs may share the Redis server.
-    monkeypatch.setattr(redis_broker, "CHANNEL_PREFIX", f"haven-test-{uuid.uuid4().hex}:")
     # A slow heartbeat: what arrives, arrives through Redis, not the heartbeat's re-read.
-    options: dict[str, Any] = {"broker_url": REDIS_URL, "heartbeat_s": 60.0}
+    options: dict[str, Any] = {
+        "broker_url": REDIS_URL,
+        "broker_channel_prefix": f"haven-test-{uuid.uuid4().hex}:",
+        "heartbeat_s": 60.0,
+    }
     async with serve(settings, **options) as first, serve(settings, **options) as second:
         yield first, second
 
