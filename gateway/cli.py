@@ -12,6 +12,7 @@ from dataclasses import replace
 import uvicorn
 from sqlalchemy import select
 
+from bot_engine import ScriptError
 from bot_engine.cli import main as bot_main
 from gateway import migrations
 from gateway.actions.staff import StaffError, create_staff
@@ -170,6 +171,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "demo":
             demo(settings)
     except (SettingsError, StaffError) as exc:
+        print(f"haven: {exc}", file=sys.stderr)
+        return 2
+    except ScriptError as exc:
+        # The service never runs on half a script: say every problem, one per line.
         print(f"haven: {exc}", file=sys.stderr)
         return 2
     return 0
