@@ -17,6 +17,7 @@ would only make each example slower.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import shutil
 from collections import Counter
@@ -53,7 +54,7 @@ from gateway.runtime import Runtime
 from gateway.scheduler import fire_due_timers
 from gateway.services import Services
 from gateway.types import SessionState, StaffRole
-from tests.conftest import make_settings
+from tests.conftest import fresh_pg_database, make_settings
 from tests.counsellor_ui.support import Clock, cached_bot, use_quick_setup
 
 T = TypeVar("T")
@@ -69,12 +70,18 @@ _runs = itertools.count()
 
 
 class Lifecycle(RuleBasedStateMachine):
-    def __init__(self, template: Path, folder: Path) -> None:
+    def __init__(self, template: Path | str, folder: Path) -> None:
         super().__init__()
         self.loop = asyncio.new_event_loop()
-        path = folder / f"run{next(_runs)}.db"
-        shutil.copyfile(template, path)
-        self.settings = make_settings(f"sqlite+aiosqlite:///{path}", folder)
+        self._database: contextlib.AbstractAsyncContextManager[str] | None = None
+        if isinstance(template, Path):
+            path = folder / f"run{next(_runs)}.db"
+            shutil.copyfile(template, path)
+            url = f"sqlite+aiosqlite:///{path}"
+        else:  # the name of a migrated PostgreSQL template database
+            self._database = fresh_pg_database(template)
+            url = self.run(self._database.__aenter__())
+        self.settings = make_settings(url, folder)
         self.clock = Clock()
         self.runtime = self._boot()
         self.sessions: list[int] = []
@@ -100,6 +107,8 @@ class Lifecycle(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         self.run(self._shutdown())
+        if self._database is not None:
+            self.run(self._database.__aexit__(None, None, None))
         self.loop.close()
 
     async def _shutdown(self) -> None:
@@ -322,12 +331,16 @@ class Lifecycle(RuleBasedStateMachine):
                 assert count <= self.settings.counsellor_max_chats
 
 
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_any_sequence_of_actions_keeps_sessions_valid(
-    sqlite_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     use_quick_setup(monkeypatch)
+    template: Path | str = request.getfixturevalue(
+        "sqlite_template" if kind == "sqlite" else "pg_template"
+    )
     run_state_machine_as_test(
-        lambda: Lifecycle(sqlite_template, tmp_path),
+        lambda: Lifecycle(template, tmp_path),
         settings=settings(
             max_examples=20,
             stateful_step_count=30,
