@@ -21,40 +21,19 @@ from websockets.typing import Origin
 import gateway.actions.signin
 import gateway.actions.staff
 import gateway.app
-import tests.conftest
-from bot_engine import BotEngine
 from counsellor_ui.auth import SESSION_COOKIE, cookie_value
 from gateway.actions.signin import start_staff_session
 from gateway.events import Event, decode_event, encode_event
 from gateway.models import ChatSession, Message, Staff, utcnow
 from gateway.services import Services
-from gateway.settings import Settings
 from tests.conftest import LiveServer
 
-_bots: dict[tuple[Any, ...], BotEngine] = {}
-_real_build_bot = gateway.app.build_bot
 # Cheap Argon2id for tests (the real parameters take a third of a second a hash).
 QUICK_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 
-def cached_bot(settings: Settings) -> BotEngine:
-    key = (
-        settings.bot_scripts_dir,
-        settings.bot_typing_cps,
-        settings.bot_typing_min_s,
-        settings.bot_typing_max_s,
-        settings.checkin_after_s,
-        settings.max_checkins,
-    )
-    if key not in _bots:
-        _bots[key] = _real_build_bot(settings)
-    return _bots[key]
-
-
 def use_quick_setup(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Load the (immutable) bot engine once per run and hash passwords cheaply."""
-    monkeypatch.setattr(gateway.app, "build_bot", cached_bot)
-    monkeypatch.setattr(tests.conftest, "build_bot", cached_bot)
+    """Hash passwords cheaply (the bot engine is already loaded once per configuration)."""
     monkeypatch.setattr(gateway.actions.staff, "hasher", QUICK_HASHER)
     monkeypatch.setattr(gateway.actions.signin, "hasher", QUICK_HASHER)
 

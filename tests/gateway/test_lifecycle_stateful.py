@@ -45,6 +45,7 @@ from gateway.actions.queue import claim_session, raise_priority, release_session
 from gateway.actions.sessions import leave_session, start_session, touch_user
 from gateway.actions.staff import create_staff, set_presence
 from gateway.actions.wrapup import check_wrapup, end_session
+from gateway.app import build_bot
 from gateway.broker import MemoryBroker
 from gateway.db import Database
 from gateway.delivery import BotDelivery
@@ -55,7 +56,7 @@ from gateway.scheduler import fire_due_timers
 from gateway.services import Services
 from gateway.types import SessionState, StaffRole
 from tests.conftest import fresh_pg_database, make_settings
-from tests.counsellor_ui.support import Clock, cached_bot, use_quick_setup
+from tests.counsellor_ui.support import Clock, use_quick_setup
 
 T = TypeVar("T")
 WORDS = [
@@ -93,7 +94,7 @@ class Lifecycle(RuleBasedStateMachine):
             settings=self.settings,
             db=Database(self.settings.effective_database_url),
             broker=MemoryBroker(),
-            bot=cached_bot(self.settings),
+            bot=build_bot(self.settings),
             clock=self.clock,
         )
         return Runtime(svc, BotDelivery(svc.broker), ConnectionCounter(20))

@@ -12,13 +12,10 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 from sqlalchemy import select
 from websockets.exceptions import ConnectionClosed
 
-import gateway.app
-from bot_engine import BotEngine
 from gateway.actions.queue import escalate
 from gateway.actions.records import lock_session
 from gateway.actions.sessions import start_session
@@ -32,24 +29,6 @@ from tests.chat_client import ChatClient, Frame
 from tests.conftest import LiveServer, make_settings
 from tests.services import free_port
 
-_build_bot = gateway.app.build_bot
-_engines: dict[tuple[object, ...], BotEngine] = {}
-
-
-def shared_bot(settings: Settings) -> BotEngine:
-    """``build_bot`` with one engine per bot configuration for the whole test run."""
-    key = (
-        settings.bot_scripts_dir,
-        settings.bot_typing_cps,
-        settings.bot_typing_min_s,
-        settings.bot_typing_max_s,
-        settings.checkin_after_s,
-        settings.max_checkins,
-    )
-    if key not in _engines:
-        _engines[key] = _build_bot(settings)
-    return _engines[key]
-
 
 def sqlite_settings(template: Path, tmp_path: Path, **overrides: Any) -> Settings:
     """Settings for a test that does not depend on the database: SQLite only."""
@@ -60,11 +39,10 @@ def sqlite_settings(template: Path, tmp_path: Path, **overrides: Any) -> Setting
 
 @contextlib.asynccontextmanager
 async def serve(settings: Settings, **overrides: Any) -> AsyncIterator[LiveServer]:
-    """A real uvicorn on a free loopback port, with the shared bot engine."""
+    """A real uvicorn on a free loopback port."""
     port = free_port()
     settings = replace(settings, port=port, public_url=f"http://127.0.0.1:{port}", **overrides)
-    with mock.patch.object(gateway.app, "build_bot", shared_bot):
-        server = LiveServer(settings)
+    server = LiveServer(settings)
     await server.start()
     try:
         yield server
