@@ -1,13 +1,15 @@
 """The database engine and the one helper that opens a unit of work.
 
-Every write happens in ``async with db.unit_of_work() as session:``; the block
-commits when it ends without an exception and rolls back otherwise. Nothing
-holds a database session for a websocket's lifetime.
+Every write happens in ``async with db.unit_of_work() as session:`` and every
+pure read in ``db.read_only()``; a block commits when it ends without an
+exception and rolls back otherwise. Nothing holds a database session for a
+websocket's lifetime.
 
-On SQLite every transaction starts with ``BEGIN IMMEDIATE``: writers queue on
+On SQLite a unit of work starts with ``BEGIN IMMEDIATE``: writers queue on
 the database lock (with a busy timeout) instead of failing when a read
 snapshot is upgraded to a write, which is what makes a conditional claim
-safe under concurrency. WAL lets readers go on while one writer writes.
+safe under concurrency. Read-only blocks start with a deferred ``BEGIN`` and
+read a WAL snapshot beside the writer instead of waiting for it.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from sqlalchemy.ext.asyncio import (
 
 # Writers wait up to 15 s for the SQLite lock before giving up.
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+# Execution option marking a unit of work that only reads.
+READ_ONLY = "haven_read_only"
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
@@ -42,7 +46,10 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Readers take a deferred snapshot (WAL lets them run beside the writer);
+        # units of work that may write queue for the write lock up front.
+        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def create_engine(url: str) -> AsyncEngine:
@@ -63,6 +70,9 @@ class Database:
         self.url = url
         self.engine = create_engine(url)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._readers = async_sessionmaker(
+            self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
+        )
 
     @property
     def is_postgres(self) -> bool:
@@ -72,6 +82,12 @@ class Database:
     async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
         """One transaction: commit on success, roll back on any exception."""
         async with self._sessions() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def read_only(self) -> AsyncIterator[AsyncSession]:
+        """A transaction that only reads: on SQLite it does not wait for the write lock."""
+        async with self._readers() as session, session.begin():
             yield session
 
     async def dispose(self) -> None:

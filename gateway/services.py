@@ -48,5 +48,6 @@ class Services:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
-        async with self.db.unit_of_work() as session:
+        """A read-only transaction (nothing in it may write)."""
+        async with self.db.read_only() as session:
             yield session
