@@ -14,8 +14,7 @@
   var queueMini = document.getElementById("queue-mini");
   var tools = document.querySelector(".chat-side");
   var draftKey = "haven-draft-" + sessionId;
-  var ws = null;
-  var delay = 1000;
+  var live = null;
   var pending = {};
   var typingSent = false;
   var typingTimer = null;
@@ -70,7 +69,7 @@
     if (tools) tools.querySelectorAll("form[action$='/release'], form[action$='/hand-back'], form[action$='/transfer'], form[action$='/wrap-up']").forEach(function (f) { f.hidden = true; });
   }
 
-  function send(obj) { if (ws && ws.readyState === 1) ws.send(JSON.stringify(obj)); }
+  function send(obj) { if (live) live.send(obj); }
 
   function onFrame(f) {
     if (f.type === "message") add(f);
@@ -97,20 +96,17 @@
   }
 
   function connect() {
-    ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host +
-      "/counsellor/ws?session=" + sessionId + "&after=" + lastSeq());
-    ws.onopen = function () {
-      delay = 1000;
-      if (!closedForGood && form && !form.hidden) stateLine.textContent = "Live: you are chatting with this person.";
-      Object.keys(pending).forEach(function (id) { send({ type: "say", client_id: id, text: pending[id].dataset.text }); });
-    };
-    ws.onmessage = function (e) { onFrame(JSON.parse(e.data)); };
-    ws.onclose = function (e) {
-      if (e.code === 1008) { stopChat("You are no longer connected to this chat. Reload the page to see why."); return; }
-      stateLine.textContent = "Connection lost. Reconnecting\u2026 Your chat is kept for you for a short while.";
-      setTimeout(connect, delay);
-      delay = Math.min(delay * 2, 30000);
-    };
+    live = HavenLive.connect(function () {
+      return "/counsellor/ws?session=" + sessionId + "&after=" + lastSeq();
+    }, {
+      open: function () {
+        if (!closedForGood && form && !form.hidden) stateLine.textContent = "Live: you are chatting with this person.";
+        Object.keys(pending).forEach(function (id) { send({ type: "say", client_id: id, text: pending[id].dataset.text }); });
+      },
+      frame: onFrame,
+      refused: function () { stopChat("You are no longer connected to this chat. Reload the page to see why."); },
+      lost: function () { stateLine.textContent = "Connection lost. Reconnecting\u2026 Your chat is kept for you for a short while."; }
+    });
   }
 
   function typing(on) {

@@ -16,7 +16,6 @@
   var maxChats = mineCount.dataset.max;
   var baseTitle = document.title.replace(/^\(\d+\) /, "");
   var known = null;
-  var delay = 1000;
 
   function waiting(since) {
     var s = Math.max(0, Math.floor((Date.now() - new Date(since).getTime()) / 1000));
@@ -116,10 +115,7 @@
   }
 
   function connect() {
-    var ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/counsellor/ws");
-    ws.onopen = function () { delay = 1000; };
-    ws.onmessage = function (e) {
-      var frame = JSON.parse(e.data);
+    HavenLive.connect("/counsellor/ws", { frame: function (frame) {
       if (frame.type === "queue") {
         renderQueue(frame.rows);
         renderMine(frame.mine);
@@ -131,12 +127,7 @@
           new Notification(text, { tag: "haven-transfer-" + frame.session_id });
         }
       }
-    };
-    ws.onclose = function (e) {
-      if (e.code === 1008) { location.href = "/counsellor/sign-in"; return; }
-      setTimeout(connect, delay);
-      delay = Math.min(delay * 2, 30000);
-    };
+    } });
   }
 
   document.addEventListener("click", function () {

@@ -7,7 +7,6 @@
   if (!live) return;
   var updated = document.getElementById("live-updated");
   var timer = null;
-  var delay = 1000;
 
   function localTimes(root) {
     root.querySelectorAll("time[datetime]").forEach(function (t) {
@@ -37,14 +36,7 @@
   }
 
   function connect() {
-    var ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/counsellor/ws");
-    ws.onopen = function () { delay = 1000; };
-    ws.onmessage = function (e) { if (JSON.parse(e.data).type === "queue") soon(); };
-    ws.onclose = function (e) {
-      if (e.code === 1008) { location.href = "/counsellor/sign-in"; return; }
-      setTimeout(connect, delay);
-      delay = Math.min(delay * 2, 30000);
-    };
+    HavenLive.connect("/counsellor/ws", { frame: function (frame) { if (frame.type === "queue") soon(); } });
   }
 
   localTimes(document);
