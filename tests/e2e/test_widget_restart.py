@@ -17,6 +17,7 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Page, expect
 
+from tests.gateway.test_protocol_support import chat_row
 from tests.services import free_port, port_open
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.browser]
@@ -98,6 +99,28 @@ async def wait_until(page: Page, condition: str) -> None:
     await page.wait_for_function(condition, timeout=30_000)
 
 
+async def settled(page: Page, database_url: str, answered: int) -> int:
+    """The last seq, once the bot's whole answer to the message ``answered`` is shown.
+
+    The bot answers a message with a turn of several replies, delivered one after
+    the other, so "a reply has appeared" is not "the replies have stopped". Wait
+    until the stored transcript has gone past ``answered`` (the bot has answered),
+    the widget shows everything stored, and both stay so on two reads in a row.
+    """
+    token = await page.evaluate("sessionStorage.getItem('haven-widget:token')")
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 30
+    seen: tuple[int, object] | None = None
+    while True:
+        stored = (await chat_row(database_url, token)).last_seq
+        now = (stored, (await state(page))["lastSeq"])
+        if stored > answered and now[1] == stored and now == seen:
+            return stored
+        assert loop.time() < deadline, f"not settled after seq {answered}: (stored, shown) {now}"
+        seen = now
+        await asyncio.sleep(0.2)
+
+
 async def check_transcript(page: Page, typed: list[str]) -> list[int]:
     """Every message shown once, in seq order with no gap; each typed text once."""
     log = page.get_by_role("log", name="Conversation")
@@ -112,7 +135,9 @@ async def check_transcript(page: Page, typed: list[str]) -> list[int]:
     return seqs
 
 
-async def test_reconnect_after_server_killed(gateway: GatewayProcess, browser: Browser) -> None:
+async def test_reconnect_after_server_killed(
+    gateway: GatewayProcess, browser: Browser, database_url: str
+) -> None:
     page = await (await browser.new_context(viewport={"width": 1024, "height": 800})).new_page()
     await page.goto(f"{gateway.http}/demo")
     await page.get_by_role("button", name="Chat with us").click()
@@ -131,6 +156,9 @@ async def test_reconnect_after_server_killed(gateway: GatewayProcess, browser: B
     await box.press("Enter")
     await expect(log.locator(".msg.you")).to_have_count(3)
     await wait_until(page, "HavenWidget.state().outbox === 0")
+    # Read the transcript once the bot's replies to the last message have all arrived.
+    said = int(await log.locator(".msg.you").last.get_attribute("data-seq") or 0)
+    await settled(page, database_url, said)
     before = await check_transcript(
         page, ["Yes, continue", "I feel so tired today", "work has been a lot lately"]
     )
@@ -150,12 +178,9 @@ async def test_reconnect_after_server_killed(gateway: GatewayProcess, browser: B
     await gateway.start()
     await wait_until(page, "HavenWidget.state().connected && HavenWidget.state().outbox === 0")
     await expect(pending).to_contain_text("Sent")
-    # The bot answers the message sent after the restart.
-    await page.wait_for_function(
-        f"document.querySelector('haven-chat').shadowRoot"
-        f".querySelectorAll('.msg[data-seq]').length > {len(before) + 1}",
-        timeout=TIMEOUT,
-    )
+    # The bot answers the message sent after the restart: wait for all its replies
+    # (not just the first) before reading the transcript and the last seq.
+    last = await settled(page, database_url, int(await pending.get_attribute("data-seq") or 0))
     typed = [
         "Yes, continue",
         "I feel so tired today",
@@ -164,6 +189,7 @@ async def test_reconnect_after_server_killed(gateway: GatewayProcess, browser: B
     ]
     after = await check_transcript(page, typed)
     assert after[: len(before)] == before
+    assert len(after) == last
     assert (await state(page))["lastSeq"] == len(after)
 
     # A fresh tab with the same token and last_seq 0 replays what the server
