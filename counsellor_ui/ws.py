@@ -1,36 +1,41 @@
-"""The counsellor websocket: the live queue, and the live chat of a chat the counsellor holds.
+"""The counsellor websocket, ``/counsellor/ws``, as an adapter on the live core.
 
 The handshake checks ``Origin`` and the session cookie, and, for a chat
-(``?session=ID``), that the counsellor holds it. Before acting on any frame
-the cookie is checked again (a signed-out or deactivated account is closed
-with 1008) and so is the holding: after a release or a transfer the socket
-stays open for the queue but carries nothing more of that chat, either way.
+(``?session=ID&after=SEQ``), that the counsellor holds it. The connection then
+has the same guarantees as the widget's (``gateway/live/``): frames checked
+against the limits, the transcript in ``seq`` order each once from the events
+themselves (the database is read only to fill a gap), the queue pushed from
+the process's one snapshot, lost events recovered on the heartbeat, and a
+supervisor that closes the socket when any part fails instead of leaving it
+open and deaf.
+
+Authorisation: a sign-out or deactivation is an event on the staff channel
+that closes the socket at once, and every heartbeat checks all the process's
+workspace sign-ins in one query, in case that event was lost. Whether the
+counsellor still holds the chat is tracked from its state events; the action
+that stores a message checks it again under the session's lock.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
+import weakref
 
-import msgspec
-from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+from starlette.websockets import WebSocket
 
 from counsellor_ui import frames as f
-from counsellor_ui.auth import runtime_of, signed_in
+from counsellor_ui.auth import runtime_of, session_id_of, signed_in
 from counsellor_ui.wording import describe_reason
 from gateway.actions.activity import signal_typing
-from gateway.actions.messages import NotYourSession, messages_after, post_counsellor_message
-from gateway.actions.queue import counsellors_available
+from gateway.actions.messages import NotYourSession, TranscriptLine, post_counsellor_message
+from gateway.actions.presence import SessionPulse
 from gateway.actions.signin import SignedIn
-from gateway.actions.staff import set_presence
-from gateway.actions.workspace import chat_for_staff, my_chats, person_seems_gone, queue_rows
+from gateway.actions.snapshot import QueueSnapshot
+from gateway.actions.workspace import chat_for_staff
 from gateway.broker import Subscription
+from gateway.broker.base import SubscriberOverflow
 from gateway.events import (
-    QUEUE_CHANNEL,
     ChatTransferred,
-    Event,
     MessageAdded,
-    QueueChanged,
     SessionErased,
     SessionStateChanged,
     StaffSignedOut,
@@ -38,148 +43,204 @@ from gateway.events import (
     session_channel,
     staff_channel,
 )
+from gateway.live.feed import FrameBuilder, TranscriptFeed
+from gateway.live.hub import LiveMember
+from gateway.live.socket import FellBehind, LiveSocket
+from gateway.live.supervisor import Supervisor
+from gateway.protocol import Close, ErrorCode
 from gateway.runtime import Runtime
 from gateway.types import SessionState
 
-POLICY = 1008
+POLICY = Close.POLICY
+
+_ERRORS: dict[str, str] = {
+    "bad_frame": "That frame was not understood.",
+    "too_large": "That message is too long to send.",
+    "empty": "That message was empty, so nothing was sent.",
+    "rate_limited": "You are sending very quickly. Wait a moment, then send again.",
+    "closed": "This chat has ended.",
+    "not_now": "That is not possible right now.",
+    "unknown_token": "This chat cannot be found.",
+}
+
+
+class _Codec:
+    def decode(self, raw: str) -> f.CounsellorFrame:
+        return f.decoder.decode(raw)
+
+    def encode(self, frame: f.Out) -> str:
+        return f.encoder.encode(frame).decode()
+
+
+def _error(code: ErrorCode, *, client_id: str | None = None, detail: str | None = None) -> f.Out:
+    message = _ERRORS.get(code, "That did not work.")
+    if detail and code == "bad_frame":
+        message = f"Frame not understood: {detail}"
+    return f.ErrorOut(message=message, client_id=client_id)
+
+
+class ChatFrames(FrameBuilder[f.MessageOut]):
+    def __init__(self, session_id: int) -> None:
+        self.session_id = session_id
+
+    def from_line(self, line: TranscriptLine) -> f.MessageOut:
+        return f.MessageOut(
+            session_id=self.session_id,
+            seq=line.seq,
+            sender=line.sender.value,
+            text=line.text,
+            at=line.at_iso,
+            client_id=line.client_id,
+            name=line.counsellor_name,
+        )
+
+    def from_event(self, event: MessageAdded) -> f.MessageOut:
+        return f.MessageOut(
+            session_id=self.session_id,
+            seq=event.seq,
+            sender=event.sender,
+            text=event.text,
+            at=event.at,
+            client_id=event.client_id,
+            name=event.counsellor_name,
+        )
+
+    def seq_of(self, frame: f.MessageOut) -> int:
+        return frame.seq
+
+
+# The queue rows of a snapshot, built once however many workspaces show them.
+_rows_of: weakref.WeakKeyDictionary[QueueSnapshot, list[f.QueueRowOut]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def queue_rows_out(snapshot: QueueSnapshot) -> list[f.QueueRowOut]:
+    rows = _rows_of.get(snapshot)
+    if rows is None:
+        rows = _rows_of[snapshot] = [
+            f.QueueRowOut(
+                session_id=r.session_id,
+                position=r.position,
+                priority=r.priority.name.lower(),
+                priority_label=r.priority.label,
+                why=describe_reason(r.reason, r.matched),
+                mood=r.mood,
+                locale=r.locale,
+                queued_at=r.queued_at.isoformat(),
+                front=r.front,
+                preview=r.preview,
+                person_away=r.person_away,
+            )
+            for r in snapshot.rows
+        ]
+    return rows
 
 
 async def counsellor_socket(websocket: WebSocket) -> None:
     runtime = runtime_of(websocket)
-    origin = websocket.headers.get("origin", "").rstrip("/")
+    settings = runtime.svc.settings
+    socket: LiveSocket[f.CounsellorFrame, f.Out] = LiveSocket(websocket, settings, _Codec(), _error)
     who = await signed_in(websocket)
-    await websocket.accept()
-    if origin not in runtime.svc.settings.effective_allowed_origins or who is None:
-        await websocket.close(POLICY, reason="not signed in or origin refused")
+    cookie = session_id_of(websocket)
+    if socket.origin not in settings.effective_allowed_origins or who is None or cookie is None:
+        await socket.refuse("not signed in or origin refused")
         return
     session_id = None
+    stored_seq = 0
     raw_session = websocket.query_params.get("session")
     if raw_session is not None:
         chat = None
         if raw_session.isdigit():
             chat = await chat_for_staff(runtime.svc, session_id=int(raw_session))
         if chat is None or chat.counsellor_id != who.staff.id:
-            await websocket.close(POLICY, reason="not your chat")
+            await socket.refuse("not your chat")
             return
-        session_id = chat.id
+        session_id, stored_seq = chat.id, chat.last_seq
     after = websocket.query_params.get("after", "0")
-    connection = CounsellorConnection(websocket, runtime, who, session_id)
-    connection.delivered_seq = int(after) if after.isdigit() else 0
-    await connection.run()
+    connection = CounsellorConnection(socket, runtime, who, cookie, session_id)
+    await connection.run(after=int(after) if after.isdigit() else 0, stored_seq=stored_seq)
 
 
-class CounsellorConnection:
+class CounsellorConnection(LiveMember):
     def __init__(
-        self, websocket: WebSocket, runtime: Runtime, who: SignedIn, session_id: int | None
+        self,
+        socket: LiveSocket[f.CounsellorFrame, f.Out],
+        runtime: Runtime,
+        who: SignedIn,
+        cookie: str,
+        session_id: int | None,
     ) -> None:
-        self.ws = websocket
+        self.socket = socket
+        self.runtime = runtime
         self.svc = runtime.svc
         self.who = who
+        self.supervisor = Supervisor()
+        self.subscription: Subscription | None = None
+        self.feed: TranscriptFeed[f.MessageOut] | None = None
+        # What the hub knows of this connection.
+        self.staff_id = who.staff.id
+        self.staff_cookie = cookie
         self.session_id = session_id
+        self.wants_queue = True
         self.holds = session_id is not None
-        self.delivered_seq = 0
-        self._lock = asyncio.Lock()
+        self._stale: tuple[SessionState, int | None] | None = None
 
-    @property
-    def staff_id(self) -> int:
-        return self.who.staff.id
+    async def run(self, *, after: int, stored_seq: int) -> None:
+        failure: BaseException | None = None
+        try:
+            await self.socket.accept()
+            await self._serve(after, stored_seq)
+        except SubscriberOverflow:
+            failure = FellBehind()
+        except Exception as exc:
+            failure = exc
+        finally:
+            self.runtime.hub.leave(self)
+        await self.socket.end(failure)
 
-    async def run(self) -> None:
-        channels = [QUEUE_CHANNEL, staff_channel(self.staff_id)]
+    async def _serve(self, after: int, stored_seq: int) -> None:
+        channels = [staff_channel(self.who.staff.id)]
         if self.session_id is not None:
             channels.append(session_channel(self.session_id))
         async with self.svc.broker.subscribe(*channels) as subscription:
-            tasks = [
-                asyncio.create_task(self._pump(subscription)),
-                asyncio.create_task(self._heartbeat()),
-            ]
-            try:
-                await self._send_queue()
-                if self.session_id is not None:
-                    await self._catch_up(None)
-                await self._read_loop()
-            except (WebSocketDisconnect, RuntimeError):
-                pass
-            finally:
-                for task in tasks:
-                    task.cancel()
-                for task in tasks:
-                    with contextlib.suppress(
-                        asyncio.CancelledError, WebSocketDisconnect, RuntimeError
-                    ):
-                        await task
+            self.subscription = subscription
+            self.runtime.hub.join(self)
+            # The queue first, then the chat's history (the page relies on that order).
+            await self._send_queue(await self.runtime.hub.snapshot_for(self))
+            if self.session_id is not None:
+                self.feed = TranscriptFeed(
+                    self.svc,
+                    self.session_id,
+                    self.socket.send,
+                    ChatFrames(self.session_id),
+                    delivered_seq=after,
+                )
+                await self.feed.catch_up(stored_seq)
+            await self.supervisor.run(self._read_loop(), self._pump(subscription))
 
-    async def _heartbeat(self) -> None:
-        """Keep the counsellor present (this is what holds their chats through the grace)."""
-        while True:
-            await set_presence(self.svc, staff_id=self.staff_id)
-            if self.session_id is not None and self.holds:
-                chat = await chat_for_staff(self.svc, session_id=self.session_id)
-                if chat is not None and chat.state == SessionState.LIVE:
-                    now = self.svc.clock()
-                    await self._send(
-                        f.PersonOut(
-                            session_id=chat.id,
-                            seen_s=max(0, int((now - chat.user_seen_at).total_seconds())),
-                            gone=person_seems_gone(self.svc, chat, now),
-                        )
-                    )
-            await asyncio.sleep(self.svc.settings.heartbeat_s)
+    # --- reading --------------------------------------------------------
 
     async def _read_loop(self) -> None:
         while True:
-            message = await self.ws.receive()
-            if message["type"] == "websocket.disconnect":
-                return
-            text = message.get("text") or ""
-            if len(text.encode()) > self.svc.settings.max_frame_bytes:
-                await self._send(f.ErrorOut(message="That message is too long to send."))
-                continue
-            try:
-                frame = f.decoder.decode(text)
-            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-                await self._send(f.ErrorOut(message=f"Frame not understood: {exc}"))
-                continue
-            # Every frame is authorised afresh: the account may have been signed out.
-            who = await signed_in(self.ws)
-            if who is None or who.staff.id != self.staff_id:
-                await self.ws.close(POLICY, reason="signed out")
-                return
-            self.who = who
-            await self._handle(frame)
-
-    async def _still_holds(self) -> bool:
-        if self.session_id is None:
-            return False
-        chat = await chat_for_staff(self.svc, session_id=self.session_id)
-        self.holds = (
-            chat is not None
-            and chat.state == SessionState.LIVE
-            and chat.counsellor_id == self.staff_id
-        )
-        return self.holds
+            frame = await self.socket.receive_frame()
+            if frame is not None:
+                await self.supervisor.step(self._handle(frame))
 
     async def _handle(self, frame: f.CounsellorFrame) -> None:
         client_id = frame.client_id if isinstance(frame, f.SayIn) else None
-        if not await self._still_holds():
-            await self._send(
+        if self.session_id is None or not self.holds:
+            await self.socket.send(
                 f.ErrorOut(message="This chat is not yours to write to.", client_id=client_id)
             )
             return
-        assert self.session_id is not None
         if isinstance(frame, f.TypingIn):
             await signal_typing(
                 self.svc, session_id=self.session_id, sender="counsellor", on=frame.on
             )
             return
-        text = frame.text.strip()
-        limit = self.svc.settings.max_text_chars
-        if not text or len(text) > limit:
-            await self._send(
-                f.ErrorOut(
-                    message=f"Messages must be 1 to {limit:,} characters.", client_id=client_id
-                )
-            )
+        text = await self.socket.accept_text(frame.text, frame.client_id)
+        if text is None:
             return
         try:
             seq = await post_counsellor_message(
@@ -191,101 +252,54 @@ class CounsellorConnection:
             )
         except NotYourSession:
             self.holds = False
-            await self._send(
+            await self.socket.send(
                 f.ErrorOut(message="This chat is no longer yours.", client_id=client_id)
             )
             return
-        await self._send(f.AckOut(client_id=frame.client_id, seq=seq))
+        await self.socket.send(f.AckOut(client_id=frame.client_id, seq=seq))
+
+    # --- writing --------------------------------------------------------
 
     async def _pump(self, subscription: Subscription) -> None:
-        async for event in subscription:
-            await self._on_event(event)
-
-    async def _on_event(self, event: Event) -> None:
-        mine = self.session_id is not None and getattr(event, "session_id", None) == (
-            self.session_id
-        )
-        if isinstance(event, QueueChanged):
-            await self._send_queue()
-        elif isinstance(event, StaffSignedOut) and event.staff_id == self.staff_id:
-            await self.ws.close(POLICY, reason="signed out")
-        elif isinstance(event, ChatTransferred) and event.to_staff_id == self.staff_id:
-            await self._send(
-                f.TransferredOut(session_id=event.session_id, from_name=event.from_name)
-            )
-        elif not mine:
-            return
-        elif isinstance(event, SessionStateChanged):
-            self.holds = event.state == SessionState.LIVE and event.counsellor_id == self.staff_id
-            await self._send(
-                f.StateOut(
-                    session_id=event.session_id,
-                    state=event.state,
-                    mine=self.holds,
-                    counsellor=event.counsellor_name,
-                )
-            )
-        elif isinstance(event, SessionErased):
-            self.holds = False
-            await self._send(
-                f.StateOut(session_id=event.session_id, state=SessionState.CLOSED, mine=False)
-            )
-        elif not self.holds:
-            return  # released or passed on: nothing more of this chat reaches this socket
-        elif isinstance(event, MessageAdded):
-            await self._catch_up(event.seq)
-        elif isinstance(event, TypingChanged) and event.sender == "user":
-            await self._send(f.TypingOut(session_id=event.session_id, on=event.on))
-
-    async def _catch_up(self, upto: int | None) -> None:
-        """Send what was stored after ``delivered_seq`` (up to ``upto``), in order, once."""
-        assert self.session_id is not None
-        if upto is not None and upto <= self.delivered_seq:
-            return
-        for line in await messages_after(
-            self.svc, session_id=self.session_id, after_seq=self.delivered_seq
-        ):
-            if (upto is not None and line.seq > upto) or line.seq != self.delivered_seq + 1:
-                break
-            self.delivered_seq = line.seq
-            await self._send(
-                f.MessageOut(
-                    session_id=self.session_id,
-                    seq=line.seq,
-                    sender=line.sender.value,
-                    text=line.text,
-                    at=line.at_iso,
-                    client_id=line.client_id,
-                    name=line.counsellor_name,
-                )
-            )
-
-    async def _send_queue(self) -> None:
-        rows = await queue_rows(self.svc)
-        mine = await my_chats(self.svc, staff_id=self.staff_id)
-        async with self.svc.read() as session:
-            available = await counsellors_available(
-                session, self.svc.clock(), self.svc.settings.heartbeat_s * 3
-            )
-        await self._send(
-            f.QueueOut(
-                rows=[
-                    f.QueueRowOut(
-                        session_id=r.session_id,
-                        position=r.position,
-                        priority=r.priority.name.lower(),
-                        priority_label=r.priority.label,
-                        why=describe_reason(r.reason, r.matched),
-                        mood=r.mood,
-                        locale=r.locale,
-                        queued_at=r.queued_at.isoformat(),
-                        front=r.front,
-                        preview=r.preview,
-                        person_away=r.person_away,
+        async for item in subscription:
+            if isinstance(item, QueueSnapshot):
+                await self._send_queue(item)
+            elif isinstance(item, StaffSignedOut):
+                if item.staff_id == self.staff_id:
+                    await self.socket.close(POLICY, "signed out")
+            elif isinstance(item, ChatTransferred):
+                if item.to_staff_id == self.staff_id:
+                    await self.socket.send(
+                        f.TransferredOut(session_id=item.session_id, from_name=item.from_name)
                     )
-                    for r in rows
-                ],
-                available=available,
+            elif getattr(item, "session_id", None) != self.session_id:
+                continue
+            elif isinstance(item, SessionStateChanged):
+                await self._state_changed(item.state, item.counsellor_id, item.counsellor_name)
+            elif isinstance(item, SessionErased):
+                self.holds = False
+                await self.socket.send(
+                    f.StateOut(session_id=item.session_id, state=SessionState.CLOSED, mine=False)
+                )
+            elif not self.holds:
+                continue  # released or passed on: nothing more of this chat reaches this socket
+            elif isinstance(item, MessageAdded):
+                await self.supervisor.step(self._feed().on_event(item))
+            elif isinstance(item, TypingChanged) and item.sender == "user":
+                await self.socket.send(f.TypingOut(session_id=item.session_id, on=item.on))
+
+    async def _state_changed(self, state: str, counsellor_id: int | None, name: str | None) -> None:
+        assert self.session_id is not None
+        self.holds = state == SessionState.LIVE and counsellor_id == self.staff_id
+        await self.socket.send(
+            f.StateOut(session_id=self.session_id, state=state, mine=self.holds, counsellor=name)
+        )
+
+    async def _send_queue(self, snapshot: QueueSnapshot) -> None:
+        await self.socket.send(
+            f.QueueOut(
+                rows=queue_rows_out(snapshot),
+                available=snapshot.available,
                 mine=[
                     f.MineOut(
                         session_id=c.session_id,
@@ -294,13 +308,50 @@ class CounsellorConnection:
                         mood=c.mood,
                         person_waiting=c.person_waiting,
                     )
-                    for c in mine
+                    for c in snapshot.chats_of(self.who.staff.id)
                 ],
             )
         )
 
-    async def _send(self, frame: f.Out) -> None:
-        if self.ws.application_state != WebSocketState.CONNECTED:
-            raise WebSocketDisconnect
-        async with self._lock:
-            await self.ws.send_text(f.encoder.encode(frame).decode())
+    # --- the hub's part -------------------------------------------------
+
+    def on_snapshot(self, snapshot: QueueSnapshot) -> None:
+        if self.subscription is not None:
+            self.subscription.deliver(snapshot)
+
+    def on_signed_out(self) -> None:
+        self.supervisor.background(self.socket.close(POLICY, "signed out"))
+
+    def on_pulse(self, pulse: SessionPulse | None) -> None:
+        if pulse is None or self.session_id is None:
+            return
+        stored = (pulse.state, pulse.counsellor_id)
+        holds = pulse.state == SessionState.LIVE and pulse.counsellor_id == self.staff_id
+        if holds != self.holds:
+            # Taken only if it differed twice running: its event may be on its way.
+            if self._stale == stored:
+                self._stale = None
+                self.supervisor.background(
+                    self._state_changed(
+                        pulse.state.value, pulse.counsellor_id, pulse.counsellor_name
+                    )
+                )
+            else:
+                self._stale = stored
+            return
+        self._stale = None
+        if not self.holds:
+            return
+        feed = self._feed()
+        if feed.needs_resync(pulse.last_seq):
+            self.supervisor.background(feed.resync(pulse.last_seq))
+        now = self.svc.clock()
+        seen_s = max(0, int((now - pulse.user_seen_at).total_seconds()))
+        gone = seen_s > self.svc.settings.heartbeat_s * 3
+        self.supervisor.background(
+            self.socket.send(f.PersonOut(session_id=self.session_id, seen_s=seen_s, gone=gone))
+        )
+
+    def _feed(self) -> TranscriptFeed[f.MessageOut]:
+        assert self.feed is not None, "used before the chat was opened"
+        return self.feed

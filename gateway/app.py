@@ -27,12 +27,13 @@ from counsellor_ui import EXCEPTION_HANDLERS, counsellor_routes
 from gateway.broker import create_broker
 from gateway.db import Database
 from gateway.delivery import BotDelivery
+from gateway.live.hub import LiveHub
+from gateway.live.widget import chat_endpoint
 from gateway.ratelimit import ConnectionCounter
 from gateway.runtime import Runtime
 from gateway.scheduler import run_timers
 from gateway.services import Services
 from gateway.settings import Settings, load_settings
-from gateway.ws_chat import chat_endpoint
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -109,8 +110,10 @@ def create_app(settings: Settings | None = None, *, timers: bool = True) -> Star
             svc=svc,
             delivery=BotDelivery(broker),
             addresses=ConnectionCounter(settings.max_connections_per_address),
+            hub=LiveHub(svc),
         )
         app.state.runtime = runtime  # for tests that drive the app directly
+        await runtime.hub.start()
         timer_task = asyncio.create_task(run_timers(runtime)) if timers else None
         try:
             yield {"runtime": runtime}
@@ -119,6 +122,7 @@ def create_app(settings: Settings | None = None, *, timers: bool = True) -> Star
                 timer_task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await timer_task
+            await runtime.hub.stop()
             await runtime.delivery.close()
             await broker.disconnect()
             await db.dispose()

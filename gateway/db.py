@@ -2,8 +2,9 @@
 
 Every write happens in ``async with db.unit_of_work() as session:`` and every
 pure read in ``db.read_only()``; a block commits when it ends without an
-exception and rolls back otherwise. Nothing holds a database session for a
-websocket's lifetime.
+exception and rolls back otherwise. Units of work go through the process's
+one writer, which commits concurrent units together (``gateway/writer.py``).
+Nothing holds a database session for a websocket's lifetime.
 
 On SQLite a unit of work starts with ``BEGIN IMMEDIATE``: writers queue on
 the database lock (with a busy timeout) instead of failing when a read
@@ -26,6 +27,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from gateway.writer import GroupWriter
+
 # Writers wait up to 15 s for the SQLite lock before giving up.
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 # Execution option marking a unit of work that only reads.
@@ -41,7 +44,9 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        # FULL: a commit is on disk before it returns, so an ack survives a power cut.
+        # Group commit (gateway/writer.py) pays this fsync once per batch.
+        cursor.execute("PRAGMA synchronous=FULL")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -69,7 +74,7 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = create_engine(url)
-        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.writer = GroupWriter(self.engine)
         self._readers = async_sessionmaker(
             self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
         )
@@ -80,8 +85,9 @@ class Database:
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
-        """One transaction: commit on success, roll back on any exception."""
-        async with self._sessions() as session, session.begin():
+        """One unit of work: committed (in a group commit) when the block ends without
+        an exception, undone otherwise. It returns only once its batch is durable."""
+        async with self.writer.unit() as session:
             yield session
 
     @asynccontextmanager

@@ -1,4 +1,4 @@
-"""What the running application holds: services, bot delivery, connection caps."""
+"""What the running application holds: services, the live hub, bot delivery, connection caps."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from gateway.actions.bot import BotTurn, run_bot
 from gateway.actions.sessions import close_by_bot, erase_session
 from gateway.bot_inputs import BotInput
 from gateway.delivery import BotDelivery
+from gateway.live.hub import LiveHub
 from gateway.ratelimit import ConnectionCounter
 from gateway.services import Services
 
@@ -17,12 +18,19 @@ class Runtime:
     svc: Services
     delivery: BotDelivery
     addresses: ConnectionCounter
+    hub: LiveHub
     background: list[object] = field(default_factory=list)
 
     async def bot_turn(self, session_id: int, event: BotInput) -> BotTurn:
         """Run the bot (if the session is with it) and deliver its replies with typing pauses."""
         turn = await run_bot(self.svc, session_id=session_id, event=event)
+        self.deliver(turn)
+        return turn
+
+    def deliver(self, turn: BotTurn) -> None:
+        """Publish a stored bot turn with its typing pauses, then carry out its ending."""
         end = turn.end
+        session_id = turn.session_id
 
         async def finish() -> None:
             if end is None:
@@ -34,4 +42,3 @@ class Runtime:
 
         if turn.events or end is not None:
             self.delivery.deliver(turn, after=finish)
-        return turn

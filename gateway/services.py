@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from gateway.events import Event
 from gateway.models import utcnow
 from gateway.settings import Settings
 
+log = logging.getLogger(__name__)
 
 @dataclass
 class Transaction:
@@ -44,7 +46,14 @@ class Services:
             tx = Transaction(session=session, now=self.clock())
             yield tx
         for channel, event in tx.events:
-            await self.broker.publish(channel, event)
+            try:
+                await self.broker.publish(channel, event)
+            except Exception as exc:
+                # Committed is committed: the caller's work succeeded (a message is
+                # stored and must be acknowledged). A lost event is recovered by the
+                # live connections' heartbeat resync; say so without its content.
+                kind, error = type(event).__name__, type(exc).__name__
+                log.warning("event %s on %s lost to %s", kind, channel, error)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:

@@ -23,7 +23,7 @@ from gateway.actions.records import append_message, lock_session
 from gateway.bot_inputs import BotInput
 from gateway.events import Event, MessageAdded, session_channel
 from gateway.models import ChatSession
-from gateway.services import Services
+from gateway.services import Services, Transaction
 from gateway.types import Priority, SenderKind, SessionState
 
 
@@ -44,52 +44,62 @@ def _priority(name: str) -> Priority:
 
 async def run_bot(svc: Services, *, session_id: int, event: BotInput) -> BotTurn:
     """Feed one input to the bot if, and only if, the session is with the bot."""
-    turn = BotTurn(session_id)
-    channel = session_channel(session_id)
     async with svc.transaction() as tx:
         chat = await lock_session(tx, session_id)
-        if chat.state != SessionState.BOT.value:
-            return turn
-        state = (
-            ConversationState.from_json(chat.bot_state)
-            if chat.bot_state
-            else svc.bot.new_state(chat.locale)
-        )
-        available = await counsellors_available(tx.session, tx.now, svc.settings.heartbeat_s * 3)
-        context = Context(
-            counsellors_available=available, service_open=svc.settings.hours.is_open(tx.now)
-        )
-        result = svc.bot.step(state, event, tx.now, context)
-        chat.bot_state = result.state.to_json()
-        chat.mood = result.state.mood
-        for output in result.outputs:
-            if isinstance(output, Reply):
-                replies = [{"label": q.label, "value": q.value} for q in output.quick_replies]
-                message = await append_message(
-                    tx, chat, sender=SenderKind.BOT, text=output.text, quick_replies=replies or None
-                )
-                turn.delays[message.seq] = output.typing_delay_s
-                turn.spoke = True
-            elif isinstance(output, Escalate):
-                await escalate(
-                    tx,
-                    chat,
-                    priority=_priority(output.priority.value),
-                    reason=output.reason,
-                    matched=output.matched,
-                )
-            elif isinstance(output, ScheduleCheckin):
-                chat.checkin_at = output.at
-            elif isinstance(output, End):
-                turn.end = output
-        # Session-channel events are delivered in order with typing pauses by the
-        # caller; everything else (the dashboards' queue) goes out at commit.
-        # The person reads the bot's words first, then sees the state change.
-        mine = [e for c, e in tx.events if c == channel]
-        turn.events = [e for e in mine if isinstance(e, MessageAdded)] + [
-            e for e in mine if not isinstance(e, MessageAdded)
-        ]
-        tx.events[:] = [(c, e) for c, e in tx.events if c != channel]
+        return await bot_step(svc, tx, chat, event)
+
+
+async def bot_step(svc: Services, tx: Transaction, chat: ChatSession, event: BotInput) -> BotTurn:
+    """One engine step inside the caller's unit of work (the session row is locked).
+
+    The bot speaks only when the stored state is ``bot``; otherwise nothing happens.
+    """
+    turn = BotTurn(chat.id)
+    if chat.state != SessionState.BOT.value:
+        return turn
+    channel = session_channel(chat.id)
+    before = len(tx.events)
+    state = (
+        ConversationState.from_json(chat.bot_state)
+        if chat.bot_state
+        else svc.bot.new_state(chat.locale)
+    )
+    available = await counsellors_available(tx.session, tx.now, svc.settings.heartbeat_s * 3)
+    context = Context(
+        counsellors_available=available, service_open=svc.settings.hours.is_open(tx.now)
+    )
+    result = svc.bot.step(state, event, tx.now, context)
+    chat.bot_state = result.state.to_json()
+    chat.mood = result.state.mood
+    for output in result.outputs:
+        if isinstance(output, Reply):
+            replies = [{"label": q.label, "value": q.value} for q in output.quick_replies]
+            message = await append_message(
+                tx, chat, sender=SenderKind.BOT, text=output.text, quick_replies=replies or None
+            )
+            turn.delays[message.seq] = output.typing_delay_s
+            turn.spoke = True
+        elif isinstance(output, Escalate):
+            await escalate(
+                tx,
+                chat,
+                priority=_priority(output.priority.value),
+                reason=output.reason,
+                matched=output.matched,
+            )
+        elif isinstance(output, ScheduleCheckin):
+            chat.checkin_at = output.at
+        elif isinstance(output, End):
+            turn.end = output
+    # The step's session-channel events are delivered in order with typing pauses
+    # by the caller; everything else (the dashboards' queue) goes out at commit.
+    # The person reads the bot's words first, then sees the state change.
+    added = tx.events[before:]
+    mine = [e for c, e in added if c == channel]
+    turn.events = [e for e in mine if isinstance(e, MessageAdded)] + [
+        e for e in mine if not isinstance(e, MessageAdded)
+    ]
+    tx.events[before:] = [(c, e) for c, e in added if c != channel]
     return turn
 
 

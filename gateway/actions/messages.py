@@ -32,7 +32,7 @@ async def post_user_message(svc: Services, *, session_id: int, client_id: str, t
     """Store the person's message (once per client_id) before it is acknowledged."""
     async with svc.transaction() as tx:
         chat = await lock_session(tx, session_id)
-        existing = await _seq_of(tx.session, session_id, client_id)
+        existing = await seq_of_client_id(tx.session, session_id, client_id)
         state = SessionState(chat.state)
         if existing is not None:
             return Posted(existing, state, duplicate=True)
@@ -53,7 +53,7 @@ async def post_counsellor_message(
         chat = await lock_session(tx, session_id)
         if chat.state != SessionState.LIVE or chat.counsellor_id != staff.id:
             raise NotYourSession(session_id)
-        existing = await _seq_of(tx.session, session_id, client_id)
+        existing = await seq_of_client_id(tx.session, session_id, client_id)
         if existing is not None:
             return existing
         message = await append_message(
@@ -62,7 +62,7 @@ async def post_counsellor_message(
         return message.seq
 
 
-async def _seq_of(session: AsyncSession, session_id: int, client_id: str) -> int | None:
+async def seq_of_client_id(session: AsyncSession, session_id: int, client_id: str) -> int | None:
     result = await session.execute(
         select(Message.seq).where(Message.session_id == session_id, Message.client_id == client_id)
     )

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway.actions.records import add_system_message, lock_session, set_state
 from gateway.events import QUEUE_CHANNEL, QueueChanged
 from gateway.models import ChatSession, Staff
-from gateway.queue_order import QueueEntry, estimate_wait_s, order_queue
+from gateway.queue_order import QueueEntry, order_queue
 from gateway.services import Services, Transaction
 from gateway.types import Priority, SessionState
 
@@ -84,33 +84,6 @@ async def ordered_queue(svc: Services) -> list[ChatSession]:
         chats = {c.id: c for c in await _queued(session)}
     ordered = order_queue((_entry(c) for c in chats.values()), now, svc.settings.queue_ageing_s)
     return [chats[e.session_id] for e in ordered]
-
-
-@dataclass(frozen=True)
-class QueuePosition:
-    position: int
-    estimated_wait_s: int | None
-    counsellors_available: int
-
-
-async def queue_position(svc: Services, *, session_id: int) -> QueuePosition | None:
-    """Where a waiting person stands, with an estimate from the last hour's claims."""
-    now = svc.clock()
-    async with svc.read() as session:
-        chats = await _queued(session)
-        claims = (
-            await session.execute(
-                select(func.count(ChatSession.id)).where(
-                    ChatSession.claimed_at >= now - timedelta(hours=1)
-                )
-            )
-        ).scalar_one()
-        available = await counsellors_available(session, now, svc.settings.heartbeat_s * 3)
-    ordered = order_queue((_entry(c) for c in chats), now, svc.settings.queue_ageing_s)
-    for index, entry in enumerate(ordered, start=1):
-        if entry.session_id == session_id:
-            return QueuePosition(index, estimate_wait_s(index, int(claims)), available)
-    return None
 
 
 @dataclass(frozen=True)

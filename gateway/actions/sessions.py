@@ -11,7 +11,7 @@ from gateway.events import QUEUE_CHANNEL, QueueChanged, SessionErased, session_c
 from gateway.models import ChatSession, Message, SessionNote, Staff, WrapUp
 from gateway.security import hash_token, new_token
 from gateway.services import Services
-from gateway.types import SessionState
+from gateway.types import SenderKind, SessionState
 
 
 @dataclass(frozen=True)
@@ -23,15 +23,30 @@ class SessionView:
     last_seq: int
     locale: str
     counsellor_name: str | None
+    # With the bot, the text of a last message that the bot never answered (stored
+    # by an older release, which answered in a separate unit of work).
+    unanswered: str | None = None
 
 
 async def _view(svc: Services, chat: ChatSession) -> SessionView:
-    name = None
+    name = unanswered = None
     if chat.counsellor_id is not None and chat.state == SessionState.LIVE:
         async with svc.read() as session:
             staff = await session.get(Staff, chat.counsellor_id)
             name = staff.display_name if staff else None
-    return SessionView(chat.id, SessionState(chat.state), chat.last_seq, chat.locale, name)
+    elif chat.state == SessionState.BOT and chat.last_seq > 0:
+        async with svc.read() as session:
+            last = (
+                await session.execute(
+                    select(Message.sender, Message.text).where(
+                        Message.session_id == chat.id, Message.seq == chat.last_seq
+                    )
+                )
+            ).one_or_none()
+        if last is not None and last.sender == SenderKind.USER.value:
+            unanswered = last.text
+    state = SessionState(chat.state)
+    return SessionView(chat.id, state, chat.last_seq, chat.locale, name, unanswered)
 
 
 async def start_session(svc: Services, *, locale: str) -> tuple[SessionView, str]:
@@ -71,18 +86,6 @@ async def session_view(svc: Services, *, session_id: int) -> SessionView:
     if chat is None:
         raise LookupError(session_id)
     return await _view(svc, chat)
-
-
-async def touch_user(svc: Services, *, session_id: int) -> SessionView:
-    """Record that the person's widget is still there (for abandonment timers).
-
-    Returns the session as stored, so a connection can notice an event it missed.
-    """
-    async with svc.transaction() as tx:
-        await tx.session.execute(
-            update(ChatSession).where(ChatSession.id == session_id).values(user_seen_at=tx.now)
-        )
-    return await session_view(svc, session_id=session_id)
 
 
 async def close_by_bot(svc: Services, *, session_id: int) -> None:

@@ -26,7 +26,7 @@ def person_seems_gone(svc: Services, chat: ChatSession, now: datetime) -> bool:
     return chat.user_seen_at < now - timedelta(seconds=svc.settings.heartbeat_s * 3)
 
 
-async def _previews(session: AsyncSession, ids: Iterable[int]) -> dict[int, str]:
+async def previews_of(session: AsyncSession, ids: Iterable[int]) -> dict[int, str]:
     """The last thing each person wrote, cut to a preview, in one query."""
     ids = list(ids)
     if not ids:
@@ -67,7 +67,7 @@ async def queue_rows(svc: Services) -> list[QueueRow]:
     chats = await ordered_queue(svc)
     now = svc.clock()
     async with svc.read() as session:
-        previews = await _previews(session, (c.id for c in chats))
+        previews = await previews_of(session, (c.id for c in chats))
     return [
         QueueRow(
             session_id=chat.id,
@@ -164,6 +164,6 @@ async def glance(svc: Services, *, session_id: int) -> Glance | None:
         if row is None:
             return None
         chat, owner = row
-        preview = (await _previews(session, [chat.id])).get(chat.id, "")
+        preview = (await previews_of(session, [chat.id])).get(chat.id, "")
     state = SessionState(chat.state)
     return Glance(chat.id, state, owner if state == SessionState.LIVE else None, preview)

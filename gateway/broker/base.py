@@ -17,32 +17,43 @@ class SubscriberOverflow(Exception):
     """The subscriber did not keep up and missed events; it should resynchronise."""
 
 
+class LocalNotice:
+    """Something a process tells its own subscribers (a queue snapshot); it never
+    crosses the broker, so it needs no schema."""
+
+
 class Subscription:
-    """What ``Broker.subscribe`` yields: an async iterator of events."""
+    """What ``Broker.subscribe`` yields: an async iterator of events, in the order
+    they were delivered, with the process's own notices among them."""
 
     def __init__(self, channels: tuple[str, ...]) -> None:
         self.channels = channels
-        self._queue: asyncio.Queue[Event | None] = asyncio.Queue(SUBSCRIBER_QUEUE_SIZE)
+        self._queue: asyncio.Queue[Event | LocalNotice] = asyncio.Queue(SUBSCRIBER_QUEUE_SIZE)
         self.overflowed = False
 
-    def deliver(self, event: Event) -> None:
+    def deliver(self, event: Event | LocalNotice) -> None:
+        if self.overflowed:
+            return
         try:
             self._queue.put_nowait(event)
         except asyncio.QueueFull:
             self.overflowed = True
+            # Wake a reader that is waiting, so that it learns of the overflow now.
+            self._queue.get_nowait()
+            self._queue.put_nowait(LocalNotice())
 
-    async def get(self) -> Event:
+    async def get(self) -> Event | LocalNotice:
         if self.overflowed:
             raise SubscriberOverflow
         event = await self._queue.get()
-        if event is None or self.overflowed:
+        if self.overflowed:
             raise SubscriberOverflow
         return event
 
-    def __aiter__(self) -> AsyncIterator[Event]:
+    def __aiter__(self) -> AsyncIterator[Event | LocalNotice]:
         return self
 
-    async def __anext__(self) -> Event:
+    async def __anext__(self) -> Event | LocalNotice:
         return await self.get()
 
 

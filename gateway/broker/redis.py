@@ -16,6 +16,11 @@ log = logging.getLogger(__name__)
 # Default prefix of every channel name; set HAVEN_BROKER_CHANNEL_PREFIX so that
 # deployments (or test runs) sharing one Redis never hear each other's events.
 CHANNEL_PREFIX = "haven:"
+# Pauses before publishing again after a connection error: enough to ride over a
+# dropped pooled connection or a Redis restart of a second, short enough that a
+# sender is not held long when Redis is really down (the event is then lost, and
+# the connections' heartbeat resync recovers what it said).
+PUBLISH_RETRIES_S = (0.0, 0.1, 0.5, 0.0)
 
 
 class RedisBroker(Broker):
@@ -65,7 +70,16 @@ class RedisBroker(Broker):
 
     async def _publish_raw(self, channel: str, payload: str) -> None:
         assert self._redis is not None, "broker not connected"
-        await self._redis.publish(self.prefix + channel, payload)
+        for attempt, pause in enumerate(PUBLISH_RETRIES_S):
+            try:
+                await self._redis.publish(self.prefix + channel, payload)
+                return
+            except (aioredis.ConnectionError, aioredis.TimeoutError, OSError):
+                # After a Redis restart the first try meets a pooled connection the
+                # restart closed; the pool drops it and the next try opens a new one.
+                if attempt == len(PUBLISH_RETRIES_S) - 1:
+                    raise
+                await asyncio.sleep(pause)
 
     async def _on_first_subscriber(self, channel: str) -> None:
         assert self._pubsub is not None, "broker not connected"

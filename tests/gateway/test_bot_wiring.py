@@ -17,6 +17,7 @@ from gateway.actions.records import lock_session
 from gateway.broker import MemoryBroker
 from gateway.db import Database
 from gateway.delivery import BotDelivery
+from gateway.live.hub import LiveHub
 from gateway.models import ChatSession
 from gateway.ratelimit import ConnectionCounter
 from gateway.runtime import Runtime
@@ -36,7 +37,12 @@ async def stored_state(svc: Services, session_id: int) -> ConversationState:
 
 
 def runtime_for(svc: Services) -> Runtime:
-    return Runtime(svc=svc, delivery=BotDelivery(svc.broker), addresses=ConnectionCounter(10))
+    return Runtime(
+        svc=svc,
+        delivery=BotDelivery(svc.broker),
+        addresses=ConnectionCounter(10),
+        hub=LiveHub(svc),
+    )
 
 
 async def test_a_restart_resumes_the_conversation_at_the_same_node(svc: Services) -> None:

@@ -38,17 +38,21 @@ from hypothesis.stateful import (
 )
 from sqlalchemy import func, select
 
-from bot_engine import AskCounsellor, SessionEvent, UserMessage, detect
+from bot_engine import AskCounsellor, SessionEvent
+from gateway.actions.bot import BotTurn
+from gateway.actions.conversation import person_says
 from gateway.actions.handover import hand_back_to_bot, transfer_session
-from gateway.actions.messages import SessionClosed, post_user_message
-from gateway.actions.queue import claim_session, raise_priority, release_session, take_next
-from gateway.actions.sessions import leave_session, start_session, touch_user
+from gateway.actions.messages import SessionClosed
+from gateway.actions.presence import mark_present
+from gateway.actions.queue import claim_session, release_session, take_next
+from gateway.actions.sessions import leave_session, start_session
 from gateway.actions.staff import create_staff, set_presence
 from gateway.actions.wrapup import check_wrapup, end_session
 from gateway.app import build_bot
 from gateway.broker import MemoryBroker
 from gateway.db import Database
 from gateway.delivery import BotDelivery
+from gateway.live.hub import LiveHub
 from gateway.models import ChatSession, Message, Staff
 from gateway.ratelimit import ConnectionCounter
 from gateway.runtime import Runtime
@@ -97,7 +101,7 @@ class Lifecycle(RuleBasedStateMachine):
             bot=build_bot(self.settings),
             clock=self.clock,
         )
-        return Runtime(svc, BotDelivery(svc.broker), ConnectionCounter(20))
+        return Runtime(svc, BotDelivery(svc.broker), ConnectionCounter(20), LiveHub(svc))
 
     @property
     def svc(self) -> Services:
@@ -167,28 +171,21 @@ class Lifecycle(RuleBasedStateMachine):
     @precondition(lambda self: self.sessions)
     @rule(who=st.integers(0), text=st.sampled_from(WORDS), client=st.integers(0, 3))
     def the_person_writes(self, who: int, text: str, client: int) -> None:
-        """What the widget's handler does with a message (gateway/ws_chat.py)."""
+        """What the widget's handler does with a message (gateway/live/widget.py)."""
         session_id = self.pick(self.sessions, who)
         try:
-            posted = self.run(
-                post_user_message(
+            said = self.run(
+                person_says(
                     self.svc, session_id=session_id, client_id=f"{text}-{client}", text=text
                 )
             )
         except SessionClosed:
             return
-        if posted.duplicate:
-            return
-        if posted.state == SessionState.BOT:
-            self.run(self.runtime.bot_turn(session_id, UserMessage(text=text)))
-        elif posted.state == SessionState.QUEUED:
-            match = detect(text, "en")
-            if match is not None and match.kind == "crisis":
-                self.run(
-                    raise_priority(
-                        self.svc, session_id=session_id, reason=match.rule, matched=match.matched
-                    )
-                )
+        if said.turn is not None:
+            self.run(self._deliver(said.turn))
+
+    async def _deliver(self, turn: BotTurn) -> None:
+        self.runtime.deliver(turn)
 
     @precondition(lambda self: self.sessions)
     @rule(who=st.integers(0))
@@ -201,7 +198,7 @@ class Lifecycle(RuleBasedStateMachine):
     @precondition(lambda self: self.sessions)
     @rule(who=st.integers(0))
     def the_persons_widget_is_still_there(self, who: int) -> None:
-        self.run(touch_user(self.svc, session_id=self.pick(self.sessions, who)))
+        self.run(mark_present(self.svc, session_ids=[self.pick(self.sessions, who)], staff_ids=[]))
 
     @precondition(lambda self: self.sessions)
     @rule(who=st.integers(0))

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from gateway import cli, ws_chat
+from gateway import cli
+from gateway.live import widget
 from tests.chat_client import ChatClient, is_ack, is_type
 from tests.gateway.test_protocol_support import (
     chat_row,
@@ -154,7 +155,7 @@ async def test_a_failure_closes_only_that_connection_and_logs_no_text(
     async with serve(sqlite_settings(sqlite_template, tmp_path)) as server:
         client = await greeted_chat(server)
         with monkeypatch.context() as patched:
-            patched.setattr(ws_chat, "post_user_message", broken)
+            patched.setattr(widget, "person_says", broken)
             await client.say("something private")
             assert await close_code(client) == 1011  # the client resumes
         again = await open_chat(server, token=client.token, last_seq=10_000)

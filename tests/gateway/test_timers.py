@@ -8,8 +8,8 @@ from contextlib import asynccontextmanager
 
 import pytest
 
+from gateway.actions.presence import mark_present
 from gateway.actions.queue import claim_session, ordered_queue
-from gateway.actions.sessions import touch_user
 from gateway.actions.staff import set_presence
 from gateway.actions.timers import (
     abandon_waiting,
@@ -21,6 +21,7 @@ from gateway.broker import MemoryBroker
 from gateway.db import Database
 from gateway.delivery import BotDelivery
 from gateway.events import QUEUE_CHANNEL, QueueChanged, SessionStateChanged, session_channel
+from gateway.live.hub import LiveHub
 from gateway.ratelimit import ConnectionCounter
 from gateway.runtime import Runtime
 from gateway.scheduler import fire_due_timers
@@ -53,7 +54,7 @@ async def restarted(svc: Services) -> AsyncIterator[Runtime]:
         bot=svc.bot,
         clock=svc.clock,
     )
-    runtime = Runtime(fresh, BotDelivery(fresh.broker), ConnectionCounter(20))
+    runtime = Runtime(fresh, BotDelivery(fresh.broker), ConnectionCounter(20), LiveHub(fresh))
     try:
         yield runtime
     finally:
@@ -103,7 +104,7 @@ async def test_a_queued_person_who_has_gone_is_abandoned_once(svc: Services) -> 
     here = await make_queued_session(svc)
     abandon = svc.settings.queue_abandon_s
     clock.advance(abandon - 1)
-    await touch_user(svc, session_id=here.id)  # the widget's keepalive
+    await mark_present(svc, session_ids=[here.id], staff_ids=[])  # the hub, for an open widget
     assert await due_abandoned(svc) == []
     clock.advance(2)
     assert await due_abandoned(svc) == [gone.id]

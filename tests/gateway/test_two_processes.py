@@ -692,15 +692,6 @@ async def test_messages_flow_between_the_processes_again_after_redis_restarts(
     await chat.socket.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gateway bug: gateway/broker/redis.py RedisBroker._publish_raw sends the first "
-    "PUBLISH after a Redis restart on the pooled connection the restart closed; it raises "
-    "ConnectionError('Connection closed by server') with no retry (Redis has long been back), "
-    "Services.transaction lets it escape after the commit, so the widget's connection is "
-    "closed with 1011 instead of acknowledging its stored line, and that line's event is "
-    "never published",
-)
 async def test_after_redis_restarts_the_first_line_is_acknowledged_on_its_connection(
     cluster: Cluster, db: Inspector
 ) -> None:
@@ -738,17 +729,7 @@ async def closed_or_acked(client: ChatClient | CounsellorSocket, client_id: str)
 @pytest.mark.parametrize(
     "writer",
     [
-        pytest.param(
-            "person",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="gateway bug: counsellor_ui/ws.py CounsellorConnection only reads the "
-                "transcript when a MessageAdded event arrives (_on_event -> _catch_up); its "
-                "_heartbeat never re-reads last_seq, so a line whose event was lost to a Redis "
-                "outage (publish raised after commit; the client's resend is a duplicate, "
-                "acknowledged without publishing) never reaches the counsellor's open socket",
-            ),
-        ),
+        "person",
         "counsellor",
     ],
 )

@@ -1,50 +1,75 @@
 """A session's transcript as one connection receives it: in ``seq`` order, each once.
 
-Events about new messages can arrive out of order (two transactions publish in
-the order their tasks happen to run), late (a bot reply is stored before its
-typing pause and published after it), or not at all (Redis was reconnecting).
-Every message is stored before its event is published, so the feed keeps the
-highest ``seq`` it has delivered, sends an event straight away when it is the
-next one, and otherwise reads the gap from the database.
+Events about new messages carry the whole message, so on the happy path a
+frame is built from the event and nothing is read back. Events can still
+arrive out of order (two units of work publish in the order their tasks
+happen to run), late (a bot reply is stored before its typing pause and
+published after it), or not at all (Redis was reconnecting). Every message
+is stored before its event is published, so the feed keeps the highest
+``seq`` it has delivered, sends an event straight away when it is the next
+one, and otherwise reads the gap from the database.
+
+Both live sockets use this: the widget with its protocol's frames, the
+workspace with its own.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
 
-from gateway.actions.messages import messages_after
-from gateway.chat_frames import frame_from_event, frame_from_line
+from gateway.actions.messages import TranscriptLine, messages_after
 from gateway.events import MessageAdded
-from gateway.protocol import MessageOut
 from gateway.services import Services
 
 # A gap that the database does not fill at once is read again after 50, then 100 ms;
-# if it is still there, the next event or the connection's keepalive reads it again.
+# if it is still there, the next event or the connection's heartbeat reads it again.
 GAP_READS = 3
 GAP_RETRY_S = 0.05
 
-SendFrame = Callable[[MessageOut], Awaitable[None]]
+Frame = TypeVar("Frame")
 
 
-class TranscriptFeed:
+class FrameBuilder(Generic[Frame]):
+    """How a connection turns a stored line or an event into its frame, and which
+    messages it skips (still counting them as delivered)."""
+
+    def from_line(self, line: TranscriptLine) -> Frame:
+        raise NotImplementedError
+
+    def from_event(self, event: MessageAdded) -> Frame:
+        raise NotImplementedError
+
+    def seq_of(self, frame: Frame) -> int:
+        raise NotImplementedError
+
+    def skip(self, frame: Frame) -> bool:
+        return False
+
+
+class TranscriptFeed(Generic[Frame]):
     def __init__(
-        self, svc: Services, session_id: int, send: SendFrame, *, delivered_seq: int
+        self,
+        svc: Services,
+        session_id: int,
+        send: Callable[[Frame], Awaitable[None]],
+        frames: FrameBuilder[Frame],
+        *,
+        delivered_seq: int,
     ) -> None:
         self.svc = svc
         self.session_id = session_id
         self.send = send
+        self.frames = frames
         self.delivered_seq = delivered_seq
-        # The person's messages sent on this connection: it gets an ack for them,
-        # so their echo as a ``message`` frame is skipped (PROTOCOL.md 6).
-        self.own_client_ids: set[str] = set()
         self._lock = asyncio.Lock()
         self._suspect_seq = 0
 
     async def on_event(self, event: MessageAdded) -> None:
         async with self._lock:
             if event.seq == self.delivered_seq + 1:
-                await self._deliver([frame_from_event(event)])
+                await self._deliver([self.frames.from_event(event)])
             else:
                 await self._catch_up(event.seq, latest=event)
 
@@ -52,6 +77,10 @@ class TranscriptFeed:
         """Send every stored message after ``delivered_seq`` up to ``upto``."""
         async with self._lock:
             await self._catch_up(upto)
+
+    def needs_resync(self, stored_seq: int) -> bool:
+        """Whether ``resync`` has anything to do (checked without awaiting)."""
+        return stored_seq > self.delivered_seq or self._suspect_seq > self.delivered_seq
 
     async def resync(self, stored_seq: int) -> None:
         """Recover messages whose events were lost, given the session's stored last seq.
@@ -76,21 +105,22 @@ class TranscriptFeed:
                 after_seq=self.delivered_seq,
                 limit=upto - self.delivered_seq,
             )
-            frames = [frame_from_line(line) for line in lines if line.seq <= upto]
+            frames = [self.frames.from_line(line) for line in lines if line.seq <= upto]
             # The event itself is proof its message is stored, even if the read above
             # did not see it yet.
-            last = frames[-1].seq if frames else self.delivered_seq
+            last = self.frames.seq_of(frames[-1]) if frames else self.delivered_seq
             if latest is not None and last == latest.seq - 1:
-                frames.append(frame_from_event(latest))
+                frames.append(self.frames.from_event(latest))
             await self._deliver(frames)
 
-    async def _deliver(self, frames: list[MessageOut]) -> None:
+    async def _deliver(self, frames: list[Frame]) -> None:
         for frame in frames:
-            if frame.seq <= self.delivered_seq:
+            seq = self.frames.seq_of(frame)
+            if seq <= self.delivered_seq:
                 continue
-            if frame.seq != self.delivered_seq + 1:
+            if seq != self.delivered_seq + 1:
                 return  # a gap: never skip a message, read again later
-            self.delivered_seq = frame.seq
-            if frame.from_ == "user" and frame.client_id in self.own_client_ids:
+            self.delivered_seq = seq
+            if self.frames.skip(frame):
                 continue
             await self.send(frame)

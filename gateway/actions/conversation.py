@@ -1,0 +1,58 @@
+"""What the person says, as one unit of work: the message, the bot's answer, any escalation.
+
+Storing the message and running the bot in one transaction means no crash
+can leave a message stored and unanswered: either both are kept or neither
+is (and the client, which had no ``ack``, sends it again).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot_engine import UserMessage
+from gateway.actions.bot import BotTurn, bot_step
+from gateway.actions.messages import SessionClosed, seq_of_client_id
+from gateway.actions.queue import escalate
+from gateway.actions.records import append_message, lock_session
+from gateway.services import Services
+from gateway.types import Priority, SenderKind, SessionState
+
+
+@dataclass(frozen=True)
+class Said:
+    seq: int
+    state: SessionState  # the state the message was stored in
+    duplicate: bool
+    turn: BotTurn | None  # the bot's answer, to deliver with typing pauses
+
+
+async def person_says(
+    svc: Services, *, session_id: int, client_id: str, text: str, value: str | None = None
+) -> Said:
+    """Store the person's message (once per client_id) and let whoever speaks answer.
+
+    Who speaks (PROTOCOL.md 9) is decided from the state stored with the message:
+    the bot only in ``bot``; in ``queued`` a crisis raises the priority.
+    """
+    async with svc.transaction() as tx:
+        chat = await lock_session(tx, session_id)
+        state = SessionState(chat.state)
+        existing = await seq_of_client_id(tx.session, session_id, client_id)
+        if existing is not None:
+            return Said(existing, state, duplicate=True, turn=None)
+        if state.finished:
+            raise SessionClosed(session_id)
+        message = await append_message(
+            tx, chat, sender=SenderKind.USER, text=text, client_id=client_id
+        )
+        chat.user_seen_at = tx.now
+        turn = None
+        if state == SessionState.BOT:
+            turn = await bot_step(svc, tx, chat, UserMessage(text=text, value=value))
+        elif state == SessionState.QUEUED:
+            match = svc.bot.detect(text, chat.locale)
+            if match is not None and match.kind == "crisis":
+                await escalate(
+                    tx, chat, priority=Priority.CRISIS, reason=match.rule, matched=match.matched
+                )
+        return Said(message.seq, state, duplicate=False, turn=turn)

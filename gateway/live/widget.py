@@ -1,0 +1,369 @@
+"""The widget's websocket, ``/ws/chat`` (PROTOCOL.md v1), as an adapter on the live core.
+
+The reader validates every frame and calls one action per intent; the pump
+turns broker events (and the hub's queue snapshots) into frames, with the
+transcript going through a ``TranscriptFeed`` so messages are sent in
+``seq`` order, each once. The hub's heartbeat brings presence, the stored
+pulse (lost events, lost state changes) and the idle rule. The supervisor
+ends the connection when any part ends or fails: no input ends the worker; an
+unexpected failure closes this connection with 1011 (the client resumes) and
+is logged without its text.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Literal, cast
+
+import msgspec
+from starlette.websockets import WebSocket
+
+from bot_engine import AskCounsellor as BotAskCounsellor
+from bot_engine import SessionEvent, UserMessage
+from gateway import protocol as p
+from gateway.actions.activity import signal_typing
+from gateway.actions.conversation import person_says
+from gateway.actions.messages import SessionClosed, TranscriptLine
+from gateway.actions.presence import SessionPulse
+from gateway.actions.sessions import (
+    SessionView,
+    erase_session,
+    find_session,
+    leave_session,
+    session_view,
+    start_session,
+)
+from gateway.actions.snapshot import QueueSnapshot
+from gateway.broker import Subscription
+from gateway.broker.base import SubscriberOverflow
+from gateway.events import (
+    MessageAdded,
+    SessionErased,
+    SessionStateChanged,
+    TypingChanged,
+    session_channel,
+)
+from gateway.live.feed import FrameBuilder, TranscriptFeed
+from gateway.live.hub import LiveMember
+from gateway.live.socket import QUIET, FellBehind, LiveSocket
+from gateway.live.supervisor import Supervisor
+from gateway.runtime import Runtime
+from gateway.types import SessionState
+
+Sender = Literal["user", "bot", "counsellor", "system"]
+
+
+class _WidgetCodec:
+    def decode(self, raw: str) -> p.ClientFrame:
+        return p.decode_client_frame(raw)
+
+    def encode(self, frame: p.ServerFrame) -> str:
+        return p.encode(frame)
+
+
+def _error(
+    code: p.ErrorCode, *, client_id: str | None = None, detail: str | None = None
+) -> p.ServerFrame:
+    return p.error(code, client_id=client_id, detail=detail)
+
+
+def _replies(pairs: list[tuple[str, str]] | None) -> tuple[p.QuickReply, ...] | None:
+    return tuple(p.QuickReply(label, value) for label, value in pairs) if pairs else None
+
+
+class WidgetFrames(FrameBuilder[p.MessageOut]):
+    """Messages as the widget protocol sends them; the person's own messages sent on
+    this connection are skipped (it has their ``ack``; PROTOCOL.md 6)."""
+
+    def __init__(self) -> None:
+        self.own_client_ids: set[str] = set()
+
+    def from_line(self, line: TranscriptLine) -> p.MessageOut:
+        user = line.sender.value == "user"
+        pairs = [(r["label"], r["value"]) for r in line.quick_replies or ()]
+        return p.MessageOut(
+            seq=line.seq,
+            from_=line.sender.value,
+            text=line.text,
+            at=line.at_iso,
+            client_id=line.client_id if user else None,
+            quick_replies=_replies(pairs),
+            name=line.counsellor_name,
+        )
+
+    def from_event(self, event: MessageAdded) -> p.MessageOut:
+        user = event.sender == "user"
+        return p.MessageOut(
+            seq=event.seq,
+            from_=cast(Sender, event.sender),
+            text=event.text,
+            at=event.at,
+            client_id=event.client_id if user else None,
+            quick_replies=_replies(list(event.quick_replies or ())),
+            name=event.counsellor_name,
+        )
+
+    def seq_of(self, frame: p.MessageOut) -> int:
+        return frame.seq
+
+    def skip(self, frame: p.MessageOut) -> bool:
+        return frame.from_ == "user" and frame.client_id in self.own_client_ids
+
+
+async def chat_endpoint(websocket: WebSocket) -> None:
+    runtime: Runtime = websocket.state.runtime
+    await ChatConnection(websocket, runtime).run()
+
+
+class ChatConnection(LiveMember):
+    def __init__(self, websocket: WebSocket, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.svc = runtime.svc
+        self.settings = runtime.svc.settings
+        self.socket: LiveSocket[p.ClientFrame, p.ServerFrame] = LiveSocket(
+            websocket, self.settings, _WidgetCodec(), _error
+        )
+        self.supervisor = Supervisor()
+        self.frames = WidgetFrames()
+        self.view: SessionView | None = None
+        self.state = SessionState.BOT
+        self.feed: TranscriptFeed[p.MessageOut] | None = None
+        self.subscription: Subscription | None = None
+        self.last_queue_frame: p.QueueOut | None = None
+        self._stale_state: SessionState | None = None
+        self._ended_at = 0.0
+
+    # --- lifecycle ------------------------------------------------------
+
+    async def run(self) -> None:
+        socket = self.socket
+        if socket.origin not in self.settings.effective_allowed_origins:
+            await socket.refuse("origin not allowed")
+            return
+        address = socket.address  # only a key in this process's memory while open
+        if not self.runtime.addresses.acquire(address):
+            await socket.refuse("too many connections")
+            return
+        failure: BaseException | None = None
+        try:
+            await socket.accept()
+            await self._serve()
+        except SubscriberOverflow:
+            failure = FellBehind()
+        except Exception as exc:
+            failure = exc
+        finally:
+            self.runtime.hub.leave(self)
+            self.runtime.addresses.release(address)
+        await socket.end(failure)
+
+    async def _serve(self) -> None:
+        hello = await self._receive_hello()
+        view, token = await self._open_session(hello)
+        async with self.svc.broker.subscribe(session_channel(view.id)) as subscription:
+            self.subscription = subscription
+            if token is None:
+                # Read the session again now that no event about it can be missed.
+                view = await session_view(self.svc, session_id=view.id)
+            self.view = view
+            self.session_id = view.id
+            self._set_state(view.state)
+            self.runtime.hub.join(self)
+            welcome = p.Welcome(
+                v=p.VERSION, state=view.state.wire, last_seq=view.last_seq, token=token
+            )
+            await self.socket.send(welcome)
+            # A client ahead of the server (PROTOCOL.md 6) is sent everything again.
+            after = 0 if hello.last_seq > view.last_seq else hello.last_seq
+            self.feed = TranscriptFeed(
+                self.svc, view.id, self.socket.send, self.frames, delivered_seq=after
+            )
+            await self.feed.catch_up(view.last_seq)
+            if view.state == SessionState.BOT and view.last_seq == 0:
+                # A new session, or one whose greeting a crash stopped before it was stored.
+                await self.runtime.bot_turn(view.id, SessionEvent(kind="started"))
+            elif view.state == SessionState.BOT and view.unanswered is not None:
+                # Stored before this release answered in the same unit of work.
+                await self.runtime.bot_turn(view.id, UserMessage(text=view.unanswered))
+            elif view.state == SessionState.LIVE:
+                await self.socket.send(p.StateOut(state="live", counsellor=view.counsellor_name))
+            elif view.state == SessionState.QUEUED:
+                self.runtime.hub.want_queue(self)
+            await self.supervisor.run(self._read_loop(), self._pump(subscription))
+
+    async def _receive_hello(self) -> p.Hello:
+        raw = await self.socket.receive_first(self.settings.hello_timeout_s)
+        detail = "The first frame must be a hello."
+        if isinstance(raw, str) and self.socket.within_size(raw):
+            try:
+                frame = p.decode_client_frame(raw)
+            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+                detail = f"The first frame must be a valid hello: {exc}"
+            else:
+                if isinstance(frame, p.Hello):
+                    return frame
+        await self.socket.final(p.error("bad_frame", detail=detail), p.Close.BAD_HELLO, "bad hello")
+
+    async def _open_session(self, hello: p.Hello) -> tuple[SessionView, str | None]:
+        if hello.token is None:
+            return await start_session(self.svc, locale=(hello.locale or "en").lower())
+        session = await find_session(self.svc, token=hello.token)
+        if session is None:
+            await self.socket.final(
+                p.error("unknown_token"), p.Close.UNKNOWN_TOKEN, "unknown token"
+            )
+        return session, None
+
+    def _set_state(self, state: SessionState) -> None:
+        self.state = state
+        self.person_present = not state.finished
+        self.wants_queue = state == SessionState.QUEUED
+        if state.finished and not self._ended_at:
+            self._ended_at = time.monotonic()  # the idle rule starts at the end
+
+    # --- reading --------------------------------------------------------
+
+    async def _read_loop(self) -> None:
+        while True:
+            frame = await self.socket.receive_frame()
+            if frame is not None:
+                await self.supervisor.step(self._handle(frame))
+
+    async def _handle(self, frame: p.ClientFrame) -> None:
+        session_id = self._view().id
+        match frame:
+            case p.Say():
+                await self._say(frame)
+            case p.TypingIn(on=on):
+                if self.state == SessionState.LIVE:
+                    await signal_typing(self.svc, session_id=session_id, sender="user", on=on)
+            case p.AskCounsellor():
+                await self._ask_counsellor()
+            case p.Leave():
+                await leave_session(self.svc, session_id=session_id)
+                await self.socket.close(p.Close.NORMAL, "left")
+            case p.Erase():
+                await erase_session(self.svc, session_id=session_id)
+                await self.socket.final(p.Erased(), p.Close.NORMAL, "erased")
+            case p.Hello():
+                await self.socket.reject("bad_frame", detail="hello was already received.")
+
+    async def _ask_counsellor(self) -> None:
+        if self.state.finished:
+            await self.socket.send(p.error("closed"))
+        elif self.state == SessionState.QUEUED:
+            self.last_queue_frame = None
+            self.runtime.hub.want_queue(self)
+        elif self.state == SessionState.LIVE:
+            await self.socket.send(p.error("not_now", detail="A counsellor is already here."))
+        else:
+            await self.runtime.bot_turn(self._view().id, BotAskCounsellor())
+
+    async def _say(self, frame: p.Say) -> None:
+        client_id = frame.client_id
+        text = await self.socket.accept_text(frame.text, client_id)
+        if text is None:
+            return
+        self.frames.own_client_ids.add(client_id)
+        try:
+            said = await person_says(
+                self.svc,
+                session_id=self._view().id,
+                client_id=client_id,
+                text=text,
+                value=frame.value,
+            )
+        except SessionClosed:
+            self.frames.own_client_ids.discard(client_id)
+            await self.socket.send(p.error("closed", client_id=client_id))
+            return
+        await self.socket.send(p.Ack(client_id=client_id, seq=said.seq))
+        if said.turn is not None:
+            self.runtime.deliver(said.turn)
+
+    # --- writing --------------------------------------------------------
+
+    async def _pump(self, subscription: Subscription) -> None:
+        async for item in subscription:
+            match item:
+                case MessageAdded():
+                    await self.supervisor.step(self._feed().on_event(item))
+                case TypingChanged(sender="bot" | "counsellor" as sender):
+                    await self.socket.send(p.TypingOut(from_=sender, on=item.on))
+                case SessionStateChanged():
+                    await self._state_changed(SessionState(item.state), item.counsellor_name)
+                case SessionErased():
+                    await self.socket.final(p.Erased(), p.Close.NORMAL, "erased")
+                case QueueSnapshot():
+                    await self._send_queue(item)
+
+    async def _state_changed(self, state: SessionState, counsellor: str | None) -> None:
+        was_queued = self.state == SessionState.QUEUED
+        self._set_state(state)
+        await self.socket.send(p.StateOut(state=state.wire, counsellor=counsellor))
+        if state == SessionState.QUEUED and not was_queued:
+            self.last_queue_frame = None
+            self.runtime.hub.want_queue(self)
+
+    async def _send_queue(self, snapshot: QueueSnapshot) -> None:
+        if self.state != SessionState.QUEUED:
+            return
+        view = self._view()
+        position = snapshot.position_of(view.id)
+        if position is None:
+            return  # the snapshot predates this session's escalation; another follows
+        frame = p.QueueOut(
+            position=position.position,
+            estimated_wait_s=position.estimated_wait_s,
+            counsellors_available=position.counsellors_available,
+            # Helplines, so that the queue is never a dead end (PROTOCOL.md 10).
+            alternatives=self.svc.bot.helplines(view.locale),
+        )
+        if frame != self.last_queue_frame:
+            self.last_queue_frame = frame
+            await self.socket.send(frame)
+
+    # --- the hub's part -------------------------------------------------
+
+    def on_snapshot(self, snapshot: QueueSnapshot) -> None:
+        if self.subscription is not None:
+            self.subscription.deliver(snapshot)
+
+    def on_pulse(self, pulse: SessionPulse | None) -> None:
+        if pulse is None:
+            return  # deleted: an erase event is on its way or was lost with its session
+        feed = self.feed
+        if self.state.finished and pulse.state.finished:
+            idle = time.monotonic() - max(self.socket.last_frame_at, self._ended_at)
+            if idle >= self.settings.idle_timeout_s:
+                self.supervisor.background(self.socket.close(p.Close.NORMAL, "idle"))
+            return
+        if feed is not None and feed.needs_resync(pulse.last_seq):
+            self.supervisor.background(feed.resync(pulse.last_seq))
+        self._check_state(pulse)
+
+    def _check_state(self, pulse: SessionPulse) -> None:
+        """Take the stored state if it differed twice running (its event was lost).
+
+        Once is not enough: a bot's escalation is stored before its typing pause.
+        """
+        if pulse.state == self.state:
+            self._stale_state = None
+        elif self._stale_state == pulse.state:
+            self._stale_state = None
+            self.supervisor.background(self._state_changed(pulse.state, pulse.counsellor_name))
+        else:
+            self._stale_state = pulse.state
+
+    # --- helpers --------------------------------------------------------
+
+    def _view(self) -> SessionView:
+        assert self.view is not None, "used before hello"
+        return self.view
+
+    def _feed(self) -> TranscriptFeed[p.MessageOut]:
+        assert self.feed is not None, "used before hello"
+        return self.feed
+
+
+__all__ = ["QUIET", "ChatConnection", "WidgetFrames", "chat_endpoint"]
