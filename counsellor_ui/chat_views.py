@@ -11,7 +11,6 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from bot_engine import SessionEvent
 from counsellor_ui import auth
 from counsellor_ui.transcript import shown_transcript
 from counsellor_ui.web import form_int, form_text, page, redirect
@@ -125,9 +124,10 @@ async def hand_back(request: Request) -> Response:
     await auth.check_csrf(request, who)
     runtime = auth.runtime_of(request)
     session_id = _session_id(request)
-    if not await hand_back_to_bot(runtime.svc, session_id=session_id, staff=who.staff):
+    turn = await hand_back_to_bot(runtime.svc, session_id=session_id, staff=who.staff)
+    if turn is None:
         raise auth.PageError(403, "This chat is not yours to hand back.")
-    await runtime.bot_turn(session_id, SessionEvent(kind="returned"))
+    runtime.deliver(turn)
     return redirect("/counsellor/", notice=f"Chat {session_id} is back with the bot.")
 
 

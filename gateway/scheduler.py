@@ -1,7 +1,7 @@
 """Timers that live in the database, so they fire once and survive restarts.
 
 Every process runs this loop; a conditional update decides which process
-fires each timer (``take_checkin``, ``return_dropped_chat``,
+fires each timer (``fire_checkin``, ``return_dropped_chat``,
 ``abandon_waiting``), so several processes never fire one twice. The
 conditions themselves are columns (``checkin_at``, ``staff.seen_at``,
 ``user_seen_at``), so a restart picks up where the last process stopped.
@@ -12,8 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from bot_engine import TimerFired
-from gateway.actions.bot import due_checkins, take_checkin
+from gateway.actions.bot import due_checkins, fire_checkin
 from gateway.actions.signin import forget_expired_sessions
 from gateway.actions.timers import (
     abandon_waiting,
@@ -35,8 +34,9 @@ async def fire_due_timers(runtime: Runtime) -> int:
     svc = runtime.svc
     fired = 0
     for session_id in await due_checkins(svc):
-        if await take_checkin(svc, session_id=session_id):
-            await runtime.bot_turn(session_id, TimerFired(kind="checkin"))
+        turn = await fire_checkin(svc, session_id=session_id)
+        if turn is not None:
+            runtime.deliver(turn)
             fired += 1
     for session_id in await due_dropped_chats(svc):
         if await return_dropped_chat(svc, session_id=session_id):

@@ -19,6 +19,7 @@ from gateway.settings import Settings
 
 log = logging.getLogger(__name__)
 
+
 @dataclass
 class Transaction:
     """A unit of work plus the events to publish once it has committed."""

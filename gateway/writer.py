@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 MAX_BATCH_UNITS = 128
 # ... or once it has been open this long (seconds): a bound on the latency
 # that batching adds to the first unit when units keep arriving.
-MAX_BATCH_AGE_S = 0.004
+MAX_BATCH_AGE_S = 0.025
 
 _inside_unit: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "haven_inside_unit", default=False
@@ -133,6 +133,10 @@ class GroupWriter:
         """Commit when nobody is queued behind this unit, or the batch is full or old."""
         full = batch.units >= MAX_BATCH_UNITS
         old = time.monotonic() - batch.opened_at >= MAX_BATCH_AGE_S
+        if self._waiting == 0 and not (batch.broken or full or old):
+            # Let tasks that are ready to run reach the queue first: writers woken
+            # by the last commit join this batch instead of waiting for the next.
+            await asyncio.sleep(0)
         if batch.broken or self._waiting == 0 or full or old:
             self._batch = None
             # Shielded: a unit cancelled now must not interrupt a commit others share.

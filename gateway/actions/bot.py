@@ -17,6 +17,7 @@ from bot_engine import (
     Escalate,
     Reply,
     ScheduleCheckin,
+    TimerFired,
 )
 from gateway.actions.queue import counsellors_available, escalate
 from gateway.actions.records import append_message, lock_session
@@ -115,17 +116,24 @@ async def due_checkins(svc: Services) -> list[int]:
         return list(rows.scalars())
 
 
-async def take_checkin(svc: Services, *, session_id: int) -> bool:
-    """Claim a due check-in so that it fires once, whichever process sees it first."""
+async def fire_checkin(svc: Services, *, session_id: int) -> BotTurn | None:
+    """Fire a due check-in once, whichever process sees it first: the claim on the
+    timer and the bot's words are one unit of work. None: not due (any more)."""
     async with svc.transaction() as tx:
-        result = await tx.session.execute(
-            update(ChatSession)
-            .where(
-                ChatSession.id == session_id,
-                ChatSession.state == SessionState.BOT.value,
-                ChatSession.checkin_at <= tx.now,
+        taken = (
+            await tx.session.execute(
+                update(ChatSession)
+                .where(
+                    ChatSession.id == session_id,
+                    ChatSession.state == SessionState.BOT.value,
+                    ChatSession.checkin_at <= tx.now,
+                )
+                .values(checkin_at=None)
+                .returning(ChatSession.id)
             )
-            .values(checkin_at=None)
-            .returning(ChatSession.id)
-        )
-        return result.scalar_one_or_none() is not None
+        ).scalar_one_or_none()
+        if taken is None:
+            return None
+        chat = await lock_session(tx, session_id)
+        await tx.session.refresh(chat)
+        return await bot_step(svc, tx, chat, TimerFired(kind="checkin"))

@@ -13,8 +13,8 @@ from bot_engine import UserMessage
 from gateway.actions.bot import BotTurn, bot_step
 from gateway.actions.messages import SessionClosed, seq_of_client_id
 from gateway.actions.queue import escalate
-from gateway.actions.records import append_message, lock_session
-from gateway.services import Services
+from gateway.actions.records import append_if_state, append_message, lock_session
+from gateway.services import Services, Transaction
 from gateway.types import Priority, SenderKind, SessionState
 
 
@@ -35,24 +35,42 @@ async def person_says(
     the bot only in ``bot``; in ``queued`` a crisis raises the priority.
     """
     async with svc.transaction() as tx:
-        chat = await lock_session(tx, session_id)
-        state = SessionState(chat.state)
         existing = await seq_of_client_id(tx.session, session_id, client_id)
         if existing is not None:
-            return Said(existing, state, duplicate=True, turn=None)
+            return Said(existing, await state_of(tx, session_id), duplicate=True, turn=None)
+        # With a counsellor, or waiting for one: the two-statement hot path.
+        stored = await append_if_state(
+            tx,
+            session_id=session_id,
+            states=(SessionState.QUEUED, SessionState.LIVE),
+            sender=SenderKind.USER,
+            text=text,
+            client_id=client_id,
+            person_seen=True,
+        )
+        if stored is not None:
+            seq, state, locale = stored
+            if state == SessionState.QUEUED:
+                match = svc.bot.detect(text, locale)
+                if match is not None and match.kind == "crisis":
+                    chat = await lock_session(tx, session_id)
+                    await escalate(
+                        tx, chat, priority=Priority.CRISIS, reason=match.rule, matched=match.matched
+                    )
+            return Said(seq, state, duplicate=False, turn=None)
+        # With the bot (or ended): the message and the bot's step.
+        chat = await lock_session(tx, session_id)
+        state = SessionState(chat.state)
         if state.finished:
             raise SessionClosed(session_id)
         message = await append_message(
             tx, chat, sender=SenderKind.USER, text=text, client_id=client_id
         )
         chat.user_seen_at = tx.now
-        turn = None
-        if state == SessionState.BOT:
-            turn = await bot_step(svc, tx, chat, UserMessage(text=text, value=value))
-        elif state == SessionState.QUEUED:
-            match = svc.bot.detect(text, chat.locale)
-            if match is not None and match.kind == "crisis":
-                await escalate(
-                    tx, chat, priority=Priority.CRISIS, reason=match.rule, matched=match.matched
-                )
+        turn = await bot_step(svc, tx, chat, UserMessage(text=text, value=value))
         return Said(message.seq, state, duplicate=False, turn=turn)
+
+
+async def state_of(tx: Transaction, session_id: int) -> SessionState:
+    chat = await lock_session(tx, session_id)
+    return SessionState(chat.state)

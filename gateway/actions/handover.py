@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
+from bot_engine import SessionEvent
+from gateway.actions.bot import BotTurn, bot_step
 from gateway.actions.records import add_system_message, lock_session, set_state
 from gateway.actions.staff import online_since
 from gateway.events import (
@@ -100,16 +102,16 @@ async def transfer_session(
     return TransferResult(True, to_name=target.display_name)
 
 
-async def hand_back_to_bot(svc: Services, *, session_id: int, staff: Staff) -> bool:
+async def hand_back_to_bot(svc: Services, *, session_id: int, staff: Staff) -> BotTurn | None:
     """The counsellor passes the person back to the bot, which greets them again.
 
-    Only the state changes here; the caller then runs the bot with the
-    ``returned`` event, as it does for any bot input.
+    The state change and the bot's greeting are one unit of work; the returned
+    turn is for the caller to deliver with typing pauses. None: not theirs to pass.
     """
     async with svc.transaction() as tx:
         chat = await lock_session(tx, session_id)
         if chat.state != SessionState.LIVE or chat.counsellor_id != staff.id:
-            return False
+            return None
         await add_system_message(
             tx,
             chat,
@@ -122,4 +124,4 @@ async def hand_back_to_bot(svc: Services, *, session_id: int, staff: Staff) -> b
         tx.publish_after_commit(
             QUEUE_CHANNEL, QueueChanged(session_id=chat.id, reason="handed_back")
         )
-    return True
+        return await bot_step(svc, tx, chat, SessionEvent(kind="returned"))

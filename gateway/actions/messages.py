@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.actions.records import append_message, lock_session
+from gateway.actions.records import append_if_state, append_message, lock_session
 from gateway.models import ChatSession, Message, Staff
 from gateway.services import Services
 from gateway.types import SenderKind, SessionState
@@ -50,16 +50,21 @@ async def post_counsellor_message(
 ) -> int:
     """A counsellor's message into a live session they own (once per client_id)."""
     async with svc.transaction() as tx:
-        chat = await lock_session(tx, session_id)
-        if chat.state != SessionState.LIVE or chat.counsellor_id != staff.id:
-            raise NotYourSession(session_id)
         existing = await seq_of_client_id(tx.session, session_id, client_id)
         if existing is not None:
             return existing
-        message = await append_message(
-            tx, chat, sender=SenderKind.COUNSELLOR, text=text, counsellor=staff, client_id=client_id
+        stored = await append_if_state(
+            tx,
+            session_id=session_id,
+            states=(SessionState.LIVE,),
+            sender=SenderKind.COUNSELLOR,
+            text=text,
+            client_id=client_id,
+            counsellor=staff,
         )
-        return message.seq
+        if stored is None:
+            raise NotYourSession(session_id)
+        return stored[0]
 
 
 async def seq_of_client_id(session: AsyncSession, session_id: int, client_id: str) -> int | None:

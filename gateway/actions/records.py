@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from gateway.events import MessageAdded, SessionStateChanged, session_channel
@@ -87,6 +87,71 @@ async def append_message(
         name = counsellor.display_name if counsellor else None
         tx.publish_after_commit(session_channel(chat.id), message_event(message, name))
     return message
+
+
+async def append_if_state(
+    tx: Transaction,
+    *,
+    session_id: int,
+    states: tuple[SessionState, ...],
+    sender: SenderKind,
+    text: str,
+    client_id: str | None,
+    counsellor: Staff | None = None,
+    person_seen: bool = False,
+) -> tuple[int, SessionState, str] | None:
+    """The hot path of a live chat, in two statements: take the next seq if the
+    session is in one of ``states`` (and, for a counsellor, theirs) and store the
+    message. Returns (seq, state, locale), or None when the condition did not hold
+    (nothing was written).
+
+    The conditional ``UPDATE ... RETURNING`` is the row lock (PostgreSQL) and the
+    check in one; no ORM object is loaded.
+    """
+    values: dict[str, Any] = {"last_seq": ChatSession.last_seq + 1}
+    if person_seen:
+        values["user_seen_at"] = tx.now
+    conditions = [ChatSession.id == session_id, ChatSession.state.in_([s.value for s in states])]
+    if counsellor is not None:
+        conditions.append(ChatSession.counsellor_id == counsellor.id)
+    row = (
+        await tx.session.execute(
+            update(ChatSession)
+            .where(*conditions)
+            .values(**values)
+            .returning(ChatSession.last_seq, ChatSession.state, ChatSession.locale)
+            .execution_options(synchronize_session=False)
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    seq, state, locale = row
+    await tx.session.execute(
+        insert(Message).values(
+            session_id=session_id,
+            seq=seq,
+            sender=sender.value,
+            counsellor_id=counsellor.id if counsellor else None,
+            text=text,
+            client_id=client_id,
+            quick_replies=None,
+            created_at=tx.now,
+        )
+    )
+    tx.publish_after_commit(
+        session_channel(session_id),
+        MessageAdded(
+            session_id=session_id,
+            seq=seq,
+            sender=sender.value,
+            text=text,
+            at=iso(tx.now),
+            client_id=client_id,
+            counsellor_id=counsellor.id if counsellor else None,
+            counsellor_name=counsellor.display_name if counsellor else None,
+        ),
+    )
+    return seq, SessionState(state), locale
 
 
 async def set_state(

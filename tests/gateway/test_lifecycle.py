@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import pytest
 
-from bot_engine import SessionEvent
-from gateway.actions.bot import run_bot
 from gateway.actions.handover import hand_back_to_bot, transfer_session
 from gateway.actions.messages import NotYourSession, post_counsellor_message
 from gateway.actions.queue import (
@@ -146,13 +144,12 @@ async def test_hand_back_to_the_bot_and_the_bot_greets_again(svc: Services) -> N
     sam = await make_staff(svc, name="Sam")
     await claim_session(svc, session_id=chat.id, staff_id=sam.id)
     async with recording(svc, session_channel(chat.id), QUEUE_CHANNEL) as events:
-        assert await hand_back_to_bot(svc, session_id=chat.id, staff=sam)
+        turn = await hand_back_to_bot(svc, session_id=chat.id, staff=sam)
+    assert turn is not None and turn.spoke  # the greeting, stored in the same unit of work
     assert [e.state for e in events.of(SessionStateChanged)] == ["bot"]
     assert [e.reason for e in events.of(QueueChanged)] == ["handed_back"]
     row = await chat_row(svc, chat.id)
     assert (row.state, row.counsellor_id) == ("bot", None)
-    turn = await run_bot(svc, session_id=chat.id, event=SessionEvent(kind="returned"))
-    assert turn.spoke
     lines = await assert_gap_free(svc, chat.id)
     assert "passed you back" in system_lines(lines)[-1]
     assert lines[-1].sender == SenderKind.BOT.value

@@ -253,8 +253,9 @@ class Lifecycle(RuleBasedStateMachine):
     def a_counsellor_hands_back_to_the_bot(self, who: int, as_owner: bool, by: int) -> None:
         chat = self.chat_in(who, SessionState.LIVE)
         staff = self.actor(chat, as_owner, by)
-        if self.run(hand_back_to_bot(self.svc, session_id=chat.id, staff=staff)):
-            self.run(self.runtime.bot_turn(chat.id, SessionEvent(kind="returned")))
+        turn = self.run(hand_back_to_bot(self.svc, session_id=chat.id, staff=staff))
+        if turn is not None:
+            self.run(self._deliver(turn))
 
     @precondition(lambda self: self.sessions)
     @rule(who=st.integers(0), as_owner=st.booleans(), by=st.integers(0))
