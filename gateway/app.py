@@ -24,6 +24,7 @@ from starlette.staticfiles import StaticFiles
 
 from bot_engine import BotEngine, EngineConfig, TypingSpeed
 from counsellor_ui import EXCEPTION_HANDLERS, counsellor_routes
+from gateway.appender import SQLiteAppender
 from gateway.broker import create_broker
 from gateway.db import Database
 from gateway.delivery import BotDelivery
@@ -105,7 +106,8 @@ def create_app(settings: Settings | None = None, *, timers: bool = True) -> Star
         db = Database(settings.effective_database_url)
         broker = create_broker(settings.broker_url, channel_prefix=settings.broker_channel_prefix)
         await broker.connect()
-        svc = Services(settings=settings, db=db, broker=broker, bot=bot)
+        appender = SQLiteAppender.for_url(settings.effective_database_url, db.writer)
+        svc = Services(settings=settings, db=db, broker=broker, bot=bot, appender=appender)
         runtime = Runtime(
             svc=svc,
             delivery=BotDelivery(broker),
@@ -124,6 +126,8 @@ def create_app(settings: Settings | None = None, *, timers: bool = True) -> Star
                     await timer_task
             await runtime.hub.stop()
             await runtime.delivery.close()
+            if appender is not None:
+                await appender.close()
             await broker.disconnect()
             await db.dispose()
 

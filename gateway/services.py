@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot_engine import BotEngine
+from gateway.appender import SQLiteAppender
 from gateway.broker import Broker
 from gateway.db import Database
 from gateway.events import Event
@@ -39,6 +40,8 @@ class Services:
     broker: Broker
     bot: BotEngine
     clock: Callable[[], datetime] = utcnow
+    # The live chat's hot path on a SQLite file (gateway/appender.py); None elsewhere.
+    appender: SQLiteAppender | None = None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
@@ -47,14 +50,18 @@ class Services:
             tx = Transaction(session=session, now=self.clock())
             yield tx
         for channel, event in tx.events:
-            try:
-                await self.broker.publish(channel, event)
-            except Exception as exc:
-                # Committed is committed: the caller's work succeeded (a message is
-                # stored and must be acknowledged). A lost event is recovered by the
-                # live connections' heartbeat resync; say so without its content.
-                kind, error = type(event).__name__, type(exc).__name__
-                log.warning("event %s on %s lost to %s", kind, channel, error)
+            await self.publish(channel, event)
+
+    async def publish(self, channel: str, event: Event) -> None:
+        """Publish an event about something already committed."""
+        try:
+            await self.broker.publish(channel, event)
+        except Exception as exc:
+            # Committed is committed: the caller's work succeeded (a message is
+            # stored and must be acknowledged). A lost event is recovered by the
+            # live connections' heartbeat resync; say so without its content.
+            kind, error = type(event).__name__, type(exc).__name__
+            log.warning("event %s on %s lost to %s", kind, channel, error)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:

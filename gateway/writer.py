@@ -79,11 +79,7 @@ class GroupWriter:
         """One unit of work: commit (with its batch) on success, undo it on any exception."""
         if _inside_unit.get():
             raise NestedUnitOfWork("a unit of work cannot open another one inside itself")
-        self._waiting += 1
-        try:
-            await self._lock.acquire()
-        finally:
-            self._waiting -= 1
+        await self._acquire()
         token = _inside_unit.set(True)
         batch: _Batch | None = None
         succeeded = False
@@ -116,6 +112,30 @@ class GroupWriter:
         if batch is not None and succeeded:
             # Shielded: a caller cancelled now must not cancel the commit it shares.
             await asyncio.shield(batch.committed)
+
+    @asynccontextmanager
+    async def exclusive(self) -> AsyncIterator[None]:
+        """The writer's turn for work that writes on a connection of its own (the
+        SQLite appender): any open batch is committed first, and no unit runs until
+        the block ends. SQLite has one write lock; this keeps it uncontended."""
+        if _inside_unit.get():
+            raise NestedUnitOfWork("a unit of work cannot open another one inside itself")
+        await self._acquire()
+        try:
+            batch, self._batch = self._batch, None
+            if batch is not None:
+                await asyncio.shield(self._finish(batch, commit=not batch.broken))
+            yield
+        finally:
+            self._lock.release()
+
+    async def _acquire(self) -> None:
+        """Take the writer, counted among those waiting while queued for it."""
+        self._waiting += 1
+        try:
+            await self._lock.acquire()
+        finally:
+            self._waiting -= 1
 
     async def _current_batch(self) -> _Batch:
         if self._batch is None:

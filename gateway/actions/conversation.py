@@ -2,7 +2,9 @@
 
 Storing the message and running the bot in one transaction means no crash
 can leave a message stored and unanswered: either both are kept or neither
-is (and the client, which had no ``ack``, sends it again).
+is (and the client, which had no ``ack``, sends it again). In a live chat on
+SQLite the message takes the appender's hot path (``gateway/appender.py``):
+nobody but the counsellor answers there, so there is nothing else to store.
 """
 
 from __future__ import annotations
@@ -13,7 +15,12 @@ from bot_engine import UserMessage
 from gateway.actions.bot import BotTurn, bot_step
 from gateway.actions.messages import SessionClosed, seq_of_client_id
 from gateway.actions.queue import escalate
-from gateway.actions.records import append_if_state, append_message, lock_session
+from gateway.actions.records import (
+    append_if_state,
+    append_live_fast,
+    append_message,
+    lock_session,
+)
 from gateway.services import Services, Transaction
 from gateway.types import Priority, SenderKind, SessionState
 
@@ -34,6 +41,18 @@ async def person_says(
     Who speaks (PROTOCOL.md 9) is decided from the state stored with the message:
     the bot only in ``bot``; in ``queued`` a crisis raises the priority.
     """
+    if svc.appender is not None:
+        done = await append_live_fast(
+            svc,
+            svc.appender,
+            session_id=session_id,
+            sender=SenderKind.USER,
+            text=text,
+            client_id=client_id,
+        )
+        if done.stored or done.duplicate:
+            return Said(done.seq, SessionState.LIVE, duplicate=done.duplicate, turn=None)
+        # Not in a live chat: the unit of work below decides who answers.
     async with svc.transaction() as tx:
         existing = await seq_of_client_id(tx.session, session_id, client_id)
         if existing is not None:

@@ -7,7 +7,12 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.actions.records import append_if_state, append_message, lock_session
+from gateway.actions.records import (
+    append_if_state,
+    append_live_fast,
+    append_message,
+    lock_session,
+)
 from gateway.models import ChatSession, Message, Staff
 from gateway.services import Services
 from gateway.types import SenderKind, SessionState
@@ -49,6 +54,19 @@ async def post_counsellor_message(
     svc: Services, *, session_id: int, staff: Staff, client_id: str, text: str
 ) -> int:
     """A counsellor's message into a live session they own (once per client_id)."""
+    if svc.appender is not None:
+        done = await append_live_fast(
+            svc,
+            svc.appender,
+            session_id=session_id,
+            sender=SenderKind.COUNSELLOR,
+            text=text,
+            client_id=client_id,
+            counsellor=staff,
+        )
+        if not (done.stored or done.duplicate):
+            raise NotYourSession(session_id)
+        return done.seq
     async with svc.transaction() as tx:
         existing = await seq_of_client_id(tx.session, session_id, client_id)
         if existing is not None:

@@ -8,9 +8,10 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
+from gateway.appender import Append, Appended, SQLiteAppender
 from gateway.events import MessageAdded, SessionStateChanged, session_channel
 from gateway.models import ChatSession, Message, Staff
-from gateway.services import Transaction
+from gateway.services import Services, Transaction
 from gateway.types import SenderKind, SessionState
 
 
@@ -31,6 +32,29 @@ async def lock_session(tx: Transaction, session_id: int) -> ChatSession:
 
 def iso(at: datetime) -> str:
     return at.isoformat().replace("+00:00", "Z")
+
+
+def message_added(
+    *,
+    session_id: int,
+    seq: int,
+    sender: SenderKind,
+    text: str,
+    at: datetime,
+    client_id: str | None,
+    counsellor: Staff | None = None,
+) -> MessageAdded:
+    """The event of a message stored on the hot path: all a client needs to show it."""
+    return MessageAdded(
+        session_id=session_id,
+        seq=seq,
+        sender=sender.value,
+        text=text,
+        at=iso(at),
+        client_id=client_id,
+        counsellor_id=counsellor.id if counsellor else None,
+        counsellor_name=counsellor.display_name if counsellor else None,
+    )
 
 
 def message_event(message: Message, counsellor_name: str | None = None) -> MessageAdded:
@@ -140,18 +164,56 @@ async def append_if_state(
     )
     tx.publish_after_commit(
         session_channel(session_id),
-        MessageAdded(
+        message_added(
             session_id=session_id,
             seq=seq,
-            sender=sender.value,
+            sender=sender,
             text=text,
-            at=iso(tx.now),
+            at=tx.now,
             client_id=client_id,
-            counsellor_id=counsellor.id if counsellor else None,
-            counsellor_name=counsellor.display_name if counsellor else None,
+            counsellor=counsellor,
         ),
     )
     return seq, SessionState(state), locale
+
+
+async def append_live_fast(
+    svc: Services,
+    appender: SQLiteAppender,
+    *,
+    session_id: int,
+    sender: SenderKind,
+    text: str,
+    client_id: str,
+    counsellor: Staff | None = None,
+) -> Appended:
+    """A message into a live chat on the SQLite hot path (``gateway/appender.py``),
+    and its event once its batch has committed. A person's message marks them seen."""
+    now = svc.clock()
+    done = await appender.append(
+        Append(
+            session_id=session_id,
+            states=(SessionState.LIVE.value,),
+            sender=sender.value,
+            text=text,
+            client_id=client_id,
+            counsellor_id=counsellor.id if counsellor else None,
+            person_seen=sender == SenderKind.USER,
+        ),
+        now,
+    )
+    if done.stored:
+        event = message_added(
+            session_id=session_id,
+            seq=done.seq,
+            sender=sender,
+            text=text,
+            at=now,
+            client_id=client_id,
+            counsellor=counsellor,
+        )
+        await svc.publish(session_channel(session_id), event)
+    return done
 
 
 async def set_state(
