@@ -25,6 +25,7 @@ from starlette.staticfiles import StaticFiles
 from bot_engine import BotEngine, EngineConfig, TypingSpeed
 from counsellor_ui import EXCEPTION_HANDLERS, counsellor_routes
 from gateway.appender import SQLiteAppender
+from gateway.appender_postgres import PostgresAppender
 from gateway.broker import create_broker
 from gateway.db import Database
 from gateway.delivery import BotDelivery
@@ -106,7 +107,8 @@ def create_app(settings: Settings | None = None, *, timers: bool = True) -> Star
         db = Database(settings.effective_database_url)
         broker = create_broker(settings.broker_url, channel_prefix=settings.broker_channel_prefix)
         await broker.connect()
-        appender = SQLiteAppender.for_url(settings.effective_database_url, db.writer)
+        url = settings.effective_database_url
+        appender = SQLiteAppender.for_url(url, db.writer) or PostgresAppender.for_url(url)
         svc = Services(settings=settings, db=db, broker=broker, bot=bot, appender=appender)
         runtime = Runtime(
             svc=svc,

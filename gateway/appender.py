@@ -12,7 +12,8 @@ is stored once, and the sequence number is taken only if the session is in
 the expected state (and, for a counsellor, theirs). Nothing returns before
 its batch has committed.
 
-PostgreSQL takes the ordinary unit of work; its driver needs no thread.
+PostgreSQL has its own appender (``gateway/appender_postgres.py``): the same
+batches, one statement a message, on a connection of its own.
 """
 
 from __future__ import annotations
@@ -69,28 +70,20 @@ def _time(at: datetime) -> Any:
     return _stored_time(at)
 
 
-class SQLiteAppender:
-    def __init__(self, path: str, writer: GroupWriter) -> None:
-        self.path = path
-        self.writer = writer
+class BatchAppender:
+    """Messages that arrive together are written together: callers wait on a future
+    each, one task writes whatever is pending as one batch, and every future is
+    resolved (or failed) once that batch has committed."""
+
+    def __init__(self) -> None:
         self._pending: list[tuple[Append, datetime, asyncio.Future[Appended]]] = []
         self._wake = asyncio.Event()
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="haven-appender")
-        self._connection: sqlite3.Connection | None = None
         self._task: asyncio.Task[None] | None = None
         self.batches = 0
 
-    @classmethod
-    def for_url(cls, url: str, writer: GroupWriter) -> SQLiteAppender | None:
-        """An appender for a SQLite file database; None for anything else."""
-        prefix = "sqlite+aiosqlite:///"
-        if not url.startswith(prefix) or url == prefix or ":memory:" in url:
-            return None
-        return cls(url.removeprefix(prefix), writer)
-
     async def append(self, item: Append, now: datetime) -> Appended:
         if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._drain(), name="sqlite-appender")
+            self._task = asyncio.create_task(self._drain(), name="message-appender")
         future: asyncio.Future[Appended] = asyncio.get_running_loop().create_future()
         self._pending.append((item, now, future))
         self._wake.set()
@@ -106,12 +99,11 @@ class SQLiteAppender:
             if not future.done():
                 future.cancel()
         self._pending = []
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._executor, self._close_connection)
-        self._executor.shutdown(wait=True)
+
+    async def _write_batch(self, items: list[tuple[Append, datetime]]) -> list[Appended]:
+        raise NotImplementedError
 
     async def _drain(self) -> None:
-        loop = asyncio.get_running_loop()
         while True:
             await self._wake.wait()
             self._wake.clear()
@@ -119,10 +111,7 @@ class SQLiteAppender:
                 batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
                 items = [(item, now) for item, now, _future in batch]
                 try:
-                    async with self.writer.exclusive():
-                        results = await asyncio.shield(
-                            loop.run_in_executor(self._executor, self._write, items)
-                        )
+                    results = await asyncio.shield(self._write_batch(items))
                 except Exception as exc:
                     for _item, _now, future in batch:
                         if not future.done():
@@ -132,6 +121,34 @@ class SQLiteAppender:
                 for (_item, _now, future), result in zip(batch, results, strict=True):
                     if not future.done():
                         future.set_result(result)
+
+
+class SQLiteAppender(BatchAppender):
+    def __init__(self, path: str, writer: GroupWriter) -> None:
+        super().__init__()
+        self.path = path
+        self.writer = writer
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="haven-appender")
+        self._connection: sqlite3.Connection | None = None
+
+    @classmethod
+    def for_url(cls, url: str, writer: GroupWriter) -> SQLiteAppender | None:
+        """An appender for a SQLite file database; None for anything else."""
+        prefix = "sqlite+aiosqlite:///"
+        if not url.startswith(prefix) or url == prefix or ":memory:" in url:
+            return None
+        return cls(url.removeprefix(prefix), writer)
+
+    async def close(self) -> None:
+        await super().close()
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, self._close_connection)
+        self._executor.shutdown(wait=True)
+
+    async def _write_batch(self, items: list[tuple[Append, datetime]]) -> list[Appended]:
+        loop = asyncio.get_running_loop()
+        async with self.writer.exclusive():
+            return await loop.run_in_executor(self._executor, self._write, items)
 
     # --- on the appender's thread ------------------------------------------
 

@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot_engine import BotEngine
-from gateway.appender import SQLiteAppender
+from gateway.appender import BatchAppender
 from gateway.broker import Broker
 from gateway.db import Database
 from gateway.events import Event
@@ -40,8 +40,8 @@ class Services:
     broker: Broker
     bot: BotEngine
     clock: Callable[[], datetime] = utcnow
-    # The live chat's hot path on a SQLite file (gateway/appender.py); None elsewhere.
-    appender: SQLiteAppender | None = None
+    # The live chat's hot path (gateway/appender*.py); None: every write is a unit of work.
+    appender: BatchAppender | None = None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:

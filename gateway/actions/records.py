@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
-from gateway.appender import Append, Appended, SQLiteAppender
+from gateway.appender import Append, Appended, BatchAppender
 from gateway.events import MessageAdded, SessionStateChanged, session_channel
 from gateway.models import ChatSession, Message, Staff
 from gateway.services import Services, Transaction
@@ -179,7 +179,7 @@ async def append_if_state(
 
 async def append_live_fast(
     svc: Services,
-    appender: SQLiteAppender,
+    appender: BatchAppender,
     *,
     session_id: int,
     sender: SenderKind,

@@ -1,4 +1,4 @@
-"""The SQLite hot path of a live chat (gateway/appender.py), against a real SQLite file.
+"""The hot path of a live chat (gateway/appender*.py), on a real SQLite file and PostgreSQL.
 
 It must keep every rule of the ordinary unit of work: stored once per client id,
 gap-free seq shared with every other writer, only in the state asked for (and, for
@@ -9,12 +9,12 @@ batch fails every message in it and writes nothing.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from sqlalchemy import select
 
 from gateway.actions.conversation import person_says
 from gateway.actions.messages import NotYourSession, post_counsellor_message
@@ -22,10 +22,11 @@ from gateway.actions.queue import claim_session
 from gateway.actions.records import add_system_message, lock_session
 from gateway.app import build_bot
 from gateway.appender import Append, SQLiteAppender
+from gateway.appender_postgres import PostgresAppender
 from gateway.broker import MemoryBroker
 from gateway.db import Database
 from gateway.events import MessageAdded, session_channel
-from gateway.models import Staff
+from gateway.models import Message, Staff
 from gateway.services import Services
 from gateway.types import SessionState
 from tests.conftest import make_settings
@@ -35,13 +36,12 @@ pytestmark = pytest.mark.asyncio
 
 
 @pytest_asyncio.fixture
-async def fast(sqlite_template: Path, tmp_path: Path) -> AsyncIterator[Services]:
-    """Services on a SQLite file with the appender, as the application builds them."""
-    path = tmp_path / "haven.db"
-    path.write_bytes(sqlite_template.read_bytes())
-    settings = make_settings(f"sqlite+aiosqlite:///{path}", tmp_path)
+async def fast(database_url: str, tmp_path: Path) -> AsyncIterator[Services]:
+    """Services with the database's appender, as the application builds them."""
+    settings = make_settings(database_url, tmp_path)
     db = Database(settings.effective_database_url)
-    appender = SQLiteAppender.for_url(settings.effective_database_url, db.writer)
+    url = settings.effective_database_url
+    appender = SQLiteAppender.for_url(url, db.writer) or PostgresAppender.for_url(url)
     assert appender is not None
     svc = Services(
         settings=settings, db=db, broker=MemoryBroker(), bot=build_bot(settings), appender=appender
@@ -60,14 +60,19 @@ async def live_chat(svc: Services) -> tuple[int, int]:
     return chat.id, sam.id
 
 
-def stored(svc: Services, session_id: int) -> list[tuple[int, str, str | None]]:
-    path = svc.settings.effective_database_url.removeprefix("sqlite+aiosqlite:///")
-    with sqlite3.connect(path) as connection:
-        rows = connection.execute(
-            "SELECT seq, sender, client_id FROM messages WHERE session_id = ? ORDER BY seq",
-            (session_id,),
-        ).fetchall()
-    return [(int(seq), str(sender), client_id) for seq, sender, client_id in rows]
+async def stored(svc: Services, session_id: int) -> list[tuple[int, str, str | None]]:
+    async with svc.read() as session:
+        rows = await session.execute(
+            select(Message.seq, Message.sender, Message.client_id)
+            .where(Message.session_id == session_id)
+            .order_by(Message.seq)
+        )
+        return [(int(seq), str(sender), client_id) for seq, sender, client_id in rows.all()]
+
+
+async def ddl(svc: Services, statement: str) -> None:
+    async with svc.db.engine.begin() as connection:
+        await connection.exec_driver_sql(statement)
 
 
 async def test_only_sqlite_files_get_an_appender() -> None:
@@ -75,6 +80,8 @@ async def test_only_sqlite_files_get_an_appender() -> None:
     assert SQLiteAppender.for_url("sqlite+aiosqlite:///data/haven.db", writer) is not None
     assert SQLiteAppender.for_url("sqlite+aiosqlite:///:memory:", writer) is None
     assert SQLiteAppender.for_url("postgresql+asyncpg://x@localhost/test", writer) is None
+    assert PostgresAppender.for_url("postgresql+asyncpg://x@localhost/test") is not None
+    assert PostgresAppender.for_url("sqlite+aiosqlite:///data/haven.db") is None
 
 
 async def test_both_sides_of_a_live_chat_are_stored_once_in_order_with_their_events(
@@ -108,7 +115,7 @@ async def test_both_sides_of_a_live_chat_are_stored_once_in_order_with_their_eve
         (reply, "counsellor", "s1"),
     ]
     assert events[1].counsellor_name == "Sam" and events[0].text == "hello"
-    lines = stored(fast, session_id)
+    lines = await stored(fast, session_id)
     assert [seq for seq, _sender, _cid in lines] == list(range(1, len(lines) + 1))
     assert [cid for _seq, _sender, cid in lines if cid] == ["p1", "s1"]
 
@@ -123,11 +130,11 @@ async def test_outside_a_live_chat_nothing_is_written_and_the_ordinary_path_answ
         fast.clock(),
     )
     assert not done.stored and not done.duplicate
-    assert stored(fast, waiting.id) == []
+    assert await stored(fast, waiting.id) == []
     # person_says then stores it through the unit of work, in the queued state.
     said = await person_says(fast, session_id=waiting.id, client_id="q1", text="anyone there?")
     assert said.state == SessionState.QUEUED and not said.duplicate
-    assert stored(fast, waiting.id)[-1][2] == "q1"
+    assert (await stored(fast, waiting.id))[-1][2] == "q1"
 
 
 async def test_a_counsellor_cannot_write_into_a_chat_that_is_not_theirs(fast: Services) -> None:
@@ -137,7 +144,7 @@ async def test_a_counsellor_cannot_write_into_a_chat_that_is_not_theirs(fast: Se
         await post_counsellor_message(
             fast, session_id=session_id, staff=jo, client_id="j1", text="not mine"
         )
-    assert not [line for line in stored(fast, session_id) if line[2] == "j1"]
+    assert not [line for line in await stored(fast, session_id) if line[2] == "j1"]
 
 
 async def test_concurrent_writers_on_both_paths_share_one_gap_free_sequence(
@@ -158,7 +165,7 @@ async def test_concurrent_writers_on_both_paths_share_one_gap_free_sequence(
     )
     seqs = [r for r in results if isinstance(r, int)]
     assert len(set(seqs)) == 60
-    lines = stored(fast, session_id)
+    lines = await stored(fast, session_id)
     assert [seq for seq, _sender, _cid in lines] == list(range(1, len(lines) + 1))
     assert sum(1 for _seq, sender, _cid in lines if sender == "system") >= 20
     assert fast.appender is not None and fast.appender.batches < 60  # they were grouped
@@ -168,13 +175,11 @@ async def test_a_failed_batch_fails_every_message_in_it_and_writes_nothing(
     fast: Services,
 ) -> None:
     session_id, _staff_id = await live_chat(fast)
-    before = stored(fast, session_id)
+    before = await stored(fast, session_id)
     assert fast.appender is not None
     # A message for a session that does not exist in a batch with real ones is fine
     # (not written); a broken database is not: every message of the batch fails.
-    path = fast.settings.effective_database_url.removeprefix("sqlite+aiosqlite:///")
-    with sqlite3.connect(path) as connection:
-        connection.execute("ALTER TABLE messages RENAME TO messages_away")
+    await ddl(fast, "ALTER TABLE messages RENAME TO messages_away")
     try:
         results = await asyncio.gather(
             *[
@@ -183,11 +188,10 @@ async def test_a_failed_batch_fails_every_message_in_it_and_writes_nothing(
             ],
             return_exceptions=True,
         )
-        assert all(isinstance(r, sqlite3.Error) for r in results), results
+        assert all(isinstance(r, Exception) for r in results), results
     finally:
-        with sqlite3.connect(path) as connection:
-            connection.execute("ALTER TABLE messages_away RENAME TO messages")
-    assert stored(fast, session_id) == before
+        await ddl(fast, "ALTER TABLE messages_away RENAME TO messages")
+    assert await stored(fast, session_id) == before
     # And the chat goes on afterwards.
     said = await person_says(fast, session_id=session_id, client_id="after", text="still here")
     assert said.seq == before[-1][0] + 1
