@@ -84,9 +84,10 @@ lint: $(INSTALL_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy gateway bot_engine counsellor_ui
 
+# The gateway beside a bare echo server and a bare relay, on SQLite and PostgreSQL
+# (docs/performance.md). BENCH_ARGS=--quick for a smoke run; --help for every option.
 bench: $(INSTALL_STAMP)
-	@mkdir -p bench/results
-	$(BIN)/python bench/run.py $(BENCH_ARGS)
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache htmlcov .coverage \

@@ -1,0 +1,1 @@
+"""The benchmarks: ``python -m bench.run`` (``make bench``); docs/performance.md."""

@@ -1,7 +1,10 @@
-"""Baseline for the benchmarks: a bare Starlette websocket that acks every frame.
+"""Baseline: a bare Starlette websocket that answers ``hello`` and acks every ``say``.
 
-Same server (uvicorn), same framework, same JSON parsing, no database: the
-difference between this and the gateway is what storing-before-acking costs.
+Same server (uvicorn), same framework, same JSON on the wire, no database, no
+bot, no broker: the gap between this and the gateway is what the gateway's own
+work costs.
+
+    uvicorn bench.echo_app:app
 """
 
 from __future__ import annotations
@@ -20,16 +23,18 @@ async def echo(websocket: WebSocket) -> None:
         while True:
             frame = json.loads(await websocket.receive_text())
             if frame.get("type") == "hello":
-                await websocket.send_text(
-                    json.dumps(
-                        {"type": "welcome", "v": 1, "token": "x", "state": "bot", "last_seq": 0}
-                    )
-                )
-                continue
-            seq += 1
-            await websocket.send_text(
-                json.dumps({"type": "ack", "client_id": frame["client_id"], "seq": seq})
-            )
+                welcome = {
+                    "type": "welcome",
+                    "v": 1,
+                    "token": "echo",
+                    "state": "bot",
+                    "last_seq": 0,
+                }
+                await websocket.send_text(json.dumps(welcome))
+            elif frame.get("type") == "say":
+                seq += 1
+                ack = {"type": "ack", "client_id": frame["client_id"], "seq": seq}
+                await websocket.send_text(json.dumps(ack))
     except WebSocketDisconnect:
         return
 

@@ -1,196 +1,136 @@
-"""Measure the gateway against a bare websocket echo server, in one run.
+"""Measure the Haven gateway against a bare echo server and a bare relay, in one run.
 
-For each server: start it with uvicorn in its own process on a loopback port,
-open CLIENTS widget connections, and have each send MESSAGES `say` frames one
-after another, timing each `say` -> `ack` round trip. The gateway stores every
-message (and runs the bot) before acking; the echo server only parses and
-answers. Prints percentiles and throughput and writes bench/results/*.json.
+    make bench                      # the full run (a few minutes)
+    make bench BENCH_ARGS=--quick   # a smoke run (under a minute)
+    .venv/bin/python -m bench.run --only relay,bot --backends sqlite --chats 500
 
-    .venv/bin/python bench/run.py [--clients 20] [--messages 50] [--postgres]
+Every server is a uvicorn subprocess on a free loopback port; the clients are
+client processes of this run (``bench/workers.py``). Scenarios: ``relay``,
+``bot``, ``crisis``, ``claims``, ``idle`` (docs/performance.md describes each).
+Prints tables, writes ``bench/results/<timestamp>.json`` and, after a full run,
+the results section of docs/performance.md.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
-import os
-import socket
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
-from websockets.asyncio.client import connect
+from bench import report
+from bench.config import BACKENDS, ROOT, SCENARIOS, Config, parse_args
+from bench.databases import Databases
+from bench.harness import Bench
+from bench.machine import describe, export, resolve, source_info
+from bench.procstat import machine_cpu_seconds
+from bench.scenarios import bot, claims, crisis, idle, relay
+from bench.workers import raise_nofile, run_loop
 
-ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
+RUNNERS: dict[str, Callable[[Bench], Awaitable[None]]] = {
+    "relay": relay.run,
+    "bot": bot.run,
+    "crisis": crisis.run,
+    "claims": claims.run,
+    "idle": idle.run,
+}
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def _staff_needed(config: Config) -> int:
+    needs = {
+        "relay": config.relay_counsellors,
+        "crisis": config.crisis_counsellors,
+        "claims": config.claim_counsellors,
+    }
+    return max([1, *(n for name, n in needs.items() if name in config.scenarios)])
 
 
-def start(target: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            target,
-            *(["--factory"] if "create_app" in target else []),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-            "--ws-per-message-deflate",
-            "false",
-        ],
-        cwd=ROOT,
-        env={**os.environ, **env},
-    )
+async def main(config: Config) -> dict[str, Any]:
+    # 10,000 sockets need 10,000 descriptors in the server (which inherits this limit).
+    nofile = raise_nofile(1 << 20)
+    started_at = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    with tempfile.TemporaryDirectory(prefix="haven-bench-src-") as exported:
+        if config.at:
+            commit = resolve(config.at)  # the commit, not a name that may move meanwhile
+            config = replace(config, at=commit, source=export(commit, Path(exported)))
+        return await _run(config, started_at, nofile)
 
 
-async def wait_ready(port: int) -> None:
-    for _ in range(300):
+async def _run(config: Config, started_at: str, nofile: int) -> dict[str, Any]:
+    databases = Databases(source=config.source, pg_dsn=config.pg_dsn, staff=_staff_needed(config))
+    bench = Bench(config, databases)
+    postgres = None
+    if "postgres" in config.backends:
         try:
-            _r, w = await asyncio.open_connection("127.0.0.1", port)
-            w.close()
-            return
-        except OSError:
-            await asyncio.sleep(0.05)
-    raise RuntimeError(f"server on {port} did not start")
-
-
-async def client(url: str, origin: str, messages: int, latencies: list[float]) -> None:
-    async with connect(url, origin=origin, compression=None) as ws:  # type: ignore[arg-type]
-        await ws.send(json.dumps({"type": "hello", "v": 1, "token": None, "last_seq": 0}))
-        while json.loads(await ws.recv())["type"] != "welcome":
-            pass
-        for i in range(messages):
-            cid = uuid.uuid4().hex
-            started = time.perf_counter()
-            await ws.send(json.dumps({"type": "say", "client_id": cid, "text": f"message {i}"}))
-            while True:
-                frame = json.loads(await ws.recv())
-                if frame["type"] == "ack" and frame["client_id"] == cid:
-                    break
-            latencies.append(time.perf_counter() - started)
-
-
-async def measure(name: str, port: int, clients: int, messages: int) -> dict[str, object]:
-    origin = f"http://127.0.0.1:{port}"
-    latencies: list[float] = []
-    started = time.perf_counter()
-    await asyncio.gather(
-        *(
-            client(f"ws://127.0.0.1:{port}/ws/chat", origin, messages, latencies)
-            for _ in range(clients)
+            postgres = await databases.postgres_version()
+        except (OSError, Exception) as exc:  # no server: say so, run the rest
+            bench.note(f"PostgreSQL unreachable ({exc}); running SQLite only")
+            config = replace(config, backends=("sqlite",))
+            bench.config = config
+    load = await _machine_load()
+    if load > 30:
+        bench.progress(
+            f"warning: other processes use {load:.0f}% of a core before the bench starts: "
+            "figures will be noisy (each table has an 'other CPU %' column)"
         )
+    bench.progress(
+        f"bench: scenarios {','.join(config.scenarios)}; gateway on {','.join(config.backends)}; "
+        f"{config.workers} client processes; open files limit {nofile}"
     )
-    elapsed = time.perf_counter() - started
-    latencies.sort()
-
-    def pct(p: float) -> float:
-        return round(latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000, 2)
-
-    return {
-        "server": name,
-        "clients": clients,
-        "messages": len(latencies),
-        "seconds": round(elapsed, 2),
-        "acks_per_s": round(len(latencies) / elapsed, 1),
-        "p50_ms": pct(0.50),
-        "p95_ms": pct(0.95),
-        "p99_ms": pct(0.99),
-        "mean_ms": round(statistics.fmean(latencies) * 1000, 2),
-    }
-
-
-async def bench_one(
-    name: str, target: str, env: dict[str, str], clients: int, messages: int
-) -> dict[str, object]:
-    port = free_port()
-    env = {**env, "HAVEN_PORT": str(port), "HAVEN_PUBLIC_URL": f"http://127.0.0.1:{port}"}
-    proc = start(target, port, env)
     try:
-        await wait_ready(port)
-        await asyncio.sleep(0.5)
-        return await measure(name, port, clients, messages)
+        for name in SCENARIOS:
+            if name in config.scenarios:
+                await RUNNERS[name](bench)
     finally:
-        proc.terminate()
-        proc.wait(10)
-
-
-def migrate(url: str) -> None:
-    sys.path.insert(0, str(ROOT))
-    from gateway import migrations
-
-    migrations.upgrade(url)
-
-
-async def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--clients", type=int, default=20)
-    parser.add_argument("--messages", type=int, default=50)
-    parser.add_argument(
-        "--postgres", action="store_true", help="also bench PostgreSQL (database 'test' must exist)"
-    )
-    args = parser.parse_args()
-    gateway_env = {
-        "HAVEN_BOT_TYPING_CPS": "0",
-        "HAVEN_BOT_TYPING_MIN_S": "0",
-        "HAVEN_BOT_TYPING_MAX_S": "0",
-        "HAVEN_RATE_LIMIT_MESSAGES": "100000",
-        "HAVEN_MAX_CONNECTIONS_PER_ADDRESS": "100000",
+        await databases.close()
+    return {
+        "started_at": started_at,
+        "seconds": round(time.monotonic() - bench.started, 1),
+        "config": config.to_json(),
+        "machine": describe(postgres=postgres, redis_url=config.redis_url),
+        "other_load_at_start_pct": round(load, 1),
+        "source": source_info(config.source, config.at),
+        "rows": bench.rows,
+        "errors": bench.errors,
     }
-    results = [
-        await bench_one("echo baseline", "bench.echo_app:app", {}, args.clients, args.messages)
-    ]
-    with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite+aiosqlite:///{tmp}/bench.db"
-        await asyncio.to_thread(migrate, url)
-        results.append(
-            await bench_one(
-                "gateway, SQLite",
-                "gateway.app:create_app",
-                {**gateway_env, "HAVEN_DATABASE_URL": url, "HAVEN_DATA_DIR": tmp},
-                args.clients,
-                args.messages,
-            )
-        )
-    if args.postgres:
-        url = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-        await asyncio.to_thread(migrate, url)
-        results.append(
-            await bench_one(
-                "gateway, PostgreSQL",
-                "gateway.app:create_app",
-                {**gateway_env, "HAVEN_DATABASE_URL": url},
-                args.clients,
-                args.messages,
-            )
-        )
-    base = float(results[0]["p50_ms"])  # type: ignore[arg-type]
-    print(f"{'server':<22}{'acks/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'x echo p50':>12}")
-    for r in results:
-        ratio = float(r["p50_ms"]) / base if base else float("nan")  # type: ignore[arg-type]
-        print(
-            f"{r['server']:<22}{r['acks_per_s']:>9}{r['p50_ms']:>9}{r['p95_ms']:>9}{r['p99_ms']:>9}{ratio:>12.1f}"
-        )
+
+
+async def _machine_load(seconds: float = 1.0) -> float:
+    """CPU use of the whole machine over ``seconds``, as % of a core (the bench is idle)."""
+    before, started = machine_cpu_seconds(), time.monotonic()
+    await asyncio.sleep(seconds)
+    return 100 * (machine_cpu_seconds() - before) / (time.monotonic() - started)
+
+
+def cli(argv: list[str] | None = None) -> int:
+    config = parse_args(argv)
+    outcome: dict[str, Any] = {}
+
+    async def go() -> None:
+        outcome.update(await main(config))
+
+    run_loop(go())
     RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"say_ack_{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.write_text(json.dumps(results, indent=2))
-    print(f"written {out.relative_to(ROOT)}")
+    path = RESULTS / f"{time.strftime('%Y%m%d-%H%M%S')}{'-quick' if config.quick else ''}.json"
+    path.write_text(json.dumps(outcome, indent=1))
+    print(report.console(outcome))
+    print(f"\nwritten {path.relative_to(ROOT)} ({outcome['seconds']} s)")
+    full = set(config.scenarios) == set(SCENARIOS) and set(config.backends) == set(BACKENDS)
+    if config.write_docs and full:
+        report.write_docs(outcome, path)
+        print("updated the results section of docs/performance.md")
+    elif config.write_docs and not config.quick:
+        print(
+            f"docs/performance.md not updated; to do it: python -m bench.report --write-docs {path}"
+        )
+    return 1 if not outcome["rows"] else 0
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    sys.exit(cli())

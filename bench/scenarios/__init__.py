@@ -1,0 +1,1 @@
+"""One module per scenario; ``*_worker`` modules hold what runs in the client processes."""
