@@ -50,10 +50,19 @@ async def run_bot(svc: Services, *, session_id: int, event: BotInput) -> BotTurn
         return await bot_step(svc, tx, chat, event)
 
 
-async def bot_step(svc: Services, tx: Transaction, chat: ChatSession, event: BotInput) -> BotTurn:
+async def bot_step(
+    svc: Services,
+    tx: Transaction,
+    chat: ChatSession,
+    event: BotInput,
+    *,
+    available: int | None = None,
+) -> BotTurn:
     """One engine step inside the caller's unit of work (the session row is locked).
 
     The bot speaks only when the stored state is ``bot``; otherwise nothing happens.
+    ``available`` is the number of counsellors available if the caller knows it
+    (the process's current queue snapshot); else it is counted here.
     """
     turn = BotTurn(chat.id)
     if chat.state != SessionState.BOT.value:
@@ -65,7 +74,8 @@ async def bot_step(svc: Services, tx: Transaction, chat: ChatSession, event: Bot
         if chat.bot_state
         else svc.bot.new_state(chat.locale)
     )
-    available = await counsellors_available(tx.session, tx.now, svc.settings.heartbeat_s * 3)
+    if available is None:
+        available = await counsellors_available(tx.session, tx.now, svc.settings.heartbeat_s * 3)
     context = Context(
         counsellors_available=available, service_open=svc.settings.hours.is_open(tx.now)
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot_engine import UserMessage
+from bot_engine import SessionEvent, UserMessage
 from gateway.actions.bot import BotTurn, bot_step
 from gateway.actions.messages import SessionClosed, seq_of_client_id
 from gateway.actions.queue import escalate
@@ -21,6 +21,9 @@ from gateway.actions.records import (
     append_message,
     lock_session,
 )
+from gateway.actions.sessions import SessionView
+from gateway.models import ChatSession
+from gateway.security import hash_token, new_token
 from gateway.services import Services, Transaction
 from gateway.types import Priority, SenderKind, SessionState
 
@@ -33,8 +36,40 @@ class Said:
     turn: BotTurn | None  # the bot's answer, to deliver with typing pauses
 
 
+async def open_session(
+    svc: Services, *, locale: str, available: int | None = None
+) -> tuple[SessionView, str, BotTurn]:
+    """A new chat and the bot's greeting, as one unit of work.
+
+    The greeting is stored with the session; the caller delivers the returned
+    turn (typing pauses and all) after its ``welcome``.
+    """
+    token = new_token()
+    locale = svc.bot.locale_for(locale)  # "cy-GB" -> "cy"; unknown -> "en"
+    async with svc.transaction() as tx:
+        chat = ChatSession(
+            token_hash=hash_token(token),
+            state=SessionState.BOT.value,
+            locale=locale,
+            bot_state=svc.bot.new_state(locale).to_json(),
+            created_at=tx.now,
+            user_seen_at=tx.now,
+        )
+        tx.session.add(chat)
+        await tx.session.flush()
+        turn = await bot_step(svc, tx, chat, SessionEvent(kind="started"), available=available)
+    view = SessionView(chat.id, SessionState.BOT, chat.last_seq, locale, None)
+    return view, token, turn
+
+
 async def person_says(
-    svc: Services, *, session_id: int, client_id: str, text: str, value: str | None = None
+    svc: Services,
+    *,
+    session_id: int,
+    client_id: str,
+    text: str,
+    value: str | None = None,
+    available: int | None = None,
 ) -> Said:
     """Store the person's message (once per client_id) and let whoever speaks answer.
 
@@ -86,7 +121,8 @@ async def person_says(
             tx, chat, sender=SenderKind.USER, text=text, client_id=client_id
         )
         chat.user_seen_at = tx.now
-        turn = await bot_step(svc, tx, chat, UserMessage(text=text, value=value))
+        event = UserMessage(text=text, value=value)
+        turn = await bot_step(svc, tx, chat, event, available=available)
         return Said(message.seq, state, duplicate=False, turn=turn)
 
 

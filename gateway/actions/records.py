@@ -95,18 +95,19 @@ async def append_message(
         )
     ).scalar_one()
     set_committed_value(chat, "last_seq", seq)
-    message = Message(
-        session_id=chat.id,
-        seq=seq,
-        sender=sender.value,
-        counsellor_id=counsellor.id if counsellor else None,
-        text=text,
-        client_id=client_id,
-        quick_replies=quick_replies,
-        created_at=tx.now,
-    )
-    tx.session.add(message)
-    await tx.session.flush()
+    values = {
+        "session_id": chat.id,
+        "seq": seq,
+        "sender": sender.value,
+        "counsellor_id": counsellor.id if counsellor else None,
+        "text": text,
+        "client_id": client_id,
+        "quick_replies": quick_replies,
+        "created_at": tx.now,
+    }
+    # Core, not the unit of work's flush: one INSERT, nothing to track afterwards.
+    await tx.session.execute(insert(Message).values(**values))
+    message = Message(**values)  # what was stored, for the caller and the event
     if publish:
         name = counsellor.display_name if counsellor else None
         tx.publish_after_commit(session_channel(chat.id), message_event(message, name))

@@ -147,6 +147,13 @@ class LiveHub:
         else:
             self._dirty.set()
 
+    def counsellors_available(self) -> int | None:
+        """Available counsellors from the current snapshot; None if it is not current."""
+        snapshot = self.snapshot
+        if self._snapshot_current and snapshot is not None:
+            return snapshot.available
+        return None
+
     def queue_changed(self) -> None:
         self._snapshot_current = False
         self._dirty.set()

@@ -22,7 +22,8 @@ from bot_engine import AskCounsellor as BotAskCounsellor
 from bot_engine import SessionEvent, UserMessage
 from gateway import protocol as p
 from gateway.actions.activity import signal_typing
-from gateway.actions.conversation import person_says
+from gateway.actions.bot import BotTurn
+from gateway.actions.conversation import open_session, person_says
 from gateway.actions.messages import SessionClosed, TranscriptLine
 from gateway.actions.presence import SessionPulse
 from gateway.actions.sessions import (
@@ -31,7 +32,6 @@ from gateway.actions.sessions import (
     find_session,
     leave_session,
     session_view,
-    start_session,
 )
 from gateway.actions.snapshot import QueueSnapshot
 from gateway.broker import Subscription
@@ -159,7 +159,7 @@ class ChatConnection(LiveMember):
 
     async def _serve(self) -> None:
         hello = await self._receive_hello()
-        view, token = await self._open_session(hello)
+        view, token, greeting = await self._open_session(hello)
         async with self.svc.broker.subscribe(session_channel(view.id)) as subscription:
             self.subscription = subscription
             if token is None:
@@ -169,18 +169,22 @@ class ChatConnection(LiveMember):
             self.session_id = view.id
             self._set_state(view.state)
             self.runtime.hub.join(self)
-            welcome = p.Welcome(
-                v=p.VERSION, state=view.state.wire, last_seq=view.last_seq, token=token
-            )
+            # A new session's greeting is on its way as events: say so after welcome.
+            last_seq = 0 if greeting is not None else view.last_seq
+            welcome = p.Welcome(v=p.VERSION, state=view.state.wire, last_seq=last_seq, token=token)
             await self.socket.send(welcome)
             # A client ahead of the server (PROTOCOL.md 6) is sent everything again.
-            after = 0 if hello.last_seq > view.last_seq else hello.last_seq
+            after = 0 if hello.last_seq > last_seq else hello.last_seq
             self.feed = TranscriptFeed(
                 self.svc, view.id, self.socket.send, self.frames, delivered_seq=after
             )
-            await self.feed.catch_up(view.last_seq)
-            if view.state == SessionState.BOT and view.last_seq == 0:
-                # A new session, or one whose greeting a crash stopped before it was stored.
+            await self.feed.catch_up(last_seq)
+            if greeting is not None:
+                # A new session: its greeting was stored with it, and goes out now with
+                # its typing pauses (the feed starts after it: nothing to read back).
+                self.runtime.deliver(greeting)
+            elif view.state == SessionState.BOT and view.last_seq == 0:
+                # A session whose greeting an older release never stored.
                 await self.runtime.bot_turn(view.id, SessionEvent(kind="started"))
             elif view.state == SessionState.BOT and view.unanswered is not None:
                 # Stored before this release answered in the same unit of work.
@@ -204,15 +208,19 @@ class ChatConnection(LiveMember):
                     return frame
         await self.socket.final(p.error("bad_frame", detail=detail), p.Close.BAD_HELLO, "bad hello")
 
-    async def _open_session(self, hello: p.Hello) -> tuple[SessionView, str | None]:
+    async def _open_session(self, hello: p.Hello) -> tuple[SessionView, str | None, BotTurn | None]:
         if hello.token is None:
-            return await start_session(self.svc, locale=(hello.locale or "en").lower())
+            return await open_session(
+                self.svc,
+                locale=(hello.locale or "en").lower(),
+                available=self.runtime.hub.counsellors_available(),
+            )
         session = await find_session(self.svc, token=hello.token)
         if session is None:
             await self.socket.final(
                 p.error("unknown_token"), p.Close.UNKNOWN_TOKEN, "unknown token"
             )
-        return session, None
+        return session, None, None
 
     def _set_state(self, state: SessionState) -> None:
         self.state = state
@@ -272,6 +280,7 @@ class ChatConnection(LiveMember):
                 client_id=client_id,
                 text=text,
                 value=frame.value,
+                available=self.runtime.hub.counsellors_available(),
             )
         except SessionClosed:
             self.frames.own_client_ids.discard(client_id)
