@@ -284,7 +284,7 @@ class CounsellorConnection(LiveMember):
             elif not self.holds:
                 continue  # released or passed on: nothing more of this chat reaches this socket
             elif isinstance(item, MessageAdded):
-                await self.supervisor.step(self._feed().on_event(item))
+                await self._feed().on_event(item)  # the feed shields its gap reads
             elif isinstance(item, TypingChanged) and item.sender == "user":
                 await self.socket.send(f.TypingOut(session_id=item.session_id, on=item.on))
 

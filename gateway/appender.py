@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -65,6 +66,16 @@ class Appended:
 _NOT_NOW = Appended()
 
 
+@functools.cache
+def _update_sql(states: int, person_seen: bool, counsellor: bool) -> str:
+    """The conditional UPDATE that takes the next seq (built once per shape)."""
+    sets = "last_seq = last_seq + 1" + (", user_seen_at = ?" if person_seen else "")
+    where = "id = ? AND state IN (" + ", ".join("?" * states) + ")"
+    if counsellor:
+        where += " AND counsellor_id = ?"
+    return f"UPDATE chat_sessions SET {sets} WHERE {where} RETURNING last_seq"  # noqa: S608
+
+
 def _time(at: datetime) -> Any:
     assert _stored_time is not None
     return _stored_time(at)
@@ -87,8 +98,9 @@ class BatchAppender:
         future: asyncio.Future[Appended] = asyncio.get_running_loop().create_future()
         self._pending.append((item, now, future))
         self._wake.set()
-        # Shielded: the message is written whether or not its caller still waits.
-        return await asyncio.shield(future)
+        # A caller cancelled meanwhile cancels only its wait: the message is written
+        # with its batch all the same (the drain skips futures that are done).
+        return await future
 
     async def close(self) -> None:
         if self._task is not None:
@@ -187,18 +199,12 @@ class SQLiteAppender(BatchAppender):
         if existing is not None:
             return Appended(seq=int(existing[0]), duplicate=True)
         stamp = _time(now)
-        placeholders = ", ".join("?" for _ in item.states)
-        sets = "last_seq = last_seq + 1" + (", user_seen_at = ?" if item.person_seen else "")
         params: list[Any] = [stamp] if item.person_seen else []
         params += [item.session_id, *item.states]
-        where = f"id = ? AND state IN ({placeholders})"
         if item.counsellor_id is not None:
-            where += " AND counsellor_id = ?"
             params.append(item.counsellor_id)
-        row = connection.execute(
-            f"UPDATE chat_sessions SET {sets} WHERE {where} RETURNING last_seq",  # noqa: S608
-            params,
-        ).fetchone()
+        sql = _update_sql(len(item.states), item.person_seen, item.counsellor_id is not None)
+        row = connection.execute(sql, params).fetchone()
         if row is None:
             return _NOT_NOW
         seq = int(row[0])

@@ -82,11 +82,11 @@ class Broker(ABC):
         """Called when this process stops listening to a channel."""
 
     def _dispatch(self, channel: str, payload: str) -> None:
-        subscribers = self._subscribers.get(channel)
-        if not subscribers:
-            return
-        event = decode_event(payload)
-        for subscription in tuple(subscribers):
+        if self._subscribers.get(channel):
+            self._deliver(channel, decode_event(payload))
+
+    def _deliver(self, channel: str, event: Event) -> None:
+        for subscription in tuple(self._subscribers.get(channel, ())):
             subscription.deliver(event)
 
     @asynccontextmanager

@@ -47,6 +47,10 @@ class FrameBuilder(Generic[Frame]):
     def skip(self, frame: Frame) -> bool:
         return False
 
+    def skips_event(self, event: MessageAdded) -> bool:
+        """``skip`` decided from the event, before a frame is built for it."""
+        return False
+
 
 class TranscriptFeed(Generic[Frame]):
     def __init__(
@@ -69,6 +73,9 @@ class TranscriptFeed(Generic[Frame]):
     async def on_event(self, event: MessageAdded) -> None:
         async with self._lock:
             if event.seq == self.delivered_seq + 1:
+                if self.frames.skips_event(event):
+                    self.delivered_seq = event.seq
+                    return
                 await self._deliver([self.frames.from_event(event)])
             else:
                 await self._catch_up(event.seq, latest=event)
@@ -99,11 +106,15 @@ class TranscriptFeed(Generic[Frame]):
                 return
             if attempt:
                 await asyncio.sleep(GAP_RETRY_S * attempt)
-            lines = await messages_after(
-                self.svc,
-                session_id=self.session_id,
-                after_seq=self.delivered_seq,
-                limit=upto - self.delivered_seq,
+            # Shielded: a connection closing meanwhile must not cancel a read half-way
+            # through the driver (its pooled connection would be left in use).
+            lines = await asyncio.shield(
+                messages_after(
+                    self.svc,
+                    session_id=self.session_id,
+                    after_seq=self.delivered_seq,
+                    limit=upto - self.delivered_seq,
+                )
             )
             frames = [self.frames.from_line(line) for line in lines if line.seq <= upto]
             # The event itself is proof its message is stored, even if the read above

@@ -109,6 +109,9 @@ class WidgetFrames(FrameBuilder[p.MessageOut]):
     def skip(self, frame: p.MessageOut) -> bool:
         return frame.from_ == "user" and frame.client_id in self.own_client_ids
 
+    def skips_event(self, event: MessageAdded) -> bool:
+        return event.sender == "user" and event.client_id in self.own_client_ids
+
 
 async def chat_endpoint(websocket: WebSocket) -> None:
     runtime: Runtime = websocket.state.runtime
@@ -296,7 +299,9 @@ class ChatConnection(LiveMember):
         async for item in subscription:
             match item:
                 case MessageAdded():
-                    await self.supervisor.step(self._feed().on_event(item))
+                    # No step of its own: the feed shields the only work that must
+                    # not be cut short (a gap read), and a send may be.
+                    await self._feed().on_event(item)
                 case TypingChanged(sender="bot" | "counsellor" as sender):
                     await self.socket.send(p.TypingOut(from_=sender, on=item.on))
                 case SessionStateChanged():
