@@ -38,7 +38,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     public_url: str = ""  # empty -> http://{host}:{port}
-    # Exact origins allowed to open /ws/chat and /ws/counsellor. Empty -> the
+    # Exact origins allowed to open /ws/chat and /counsellor/ws. Empty -> the
     # gateway's own origin (public_url plus the localhost/127.0.0.1 twins in development).
     allowed_origins: tuple[str, ...] = ()
     bot_scripts_dir: Path | None = None  # None -> the packaged default scripts
@@ -60,8 +60,9 @@ class Settings:
     hello_timeout_s: float = 10.0
     # uvicorn pings every 20 s (and drops a peer that does not answer within 20 s),
     # which keeps mobile NATs and proxies from dropping a quiet socket and finds dead
-    # links. Each connection also marks its person as present this often, and re-reads
-    # what an event lost between processes would have told it.
+    # links. This often, each process also writes presence for all its open widgets
+    # and workspaces in one unit of work, and reads back, in one query, what an event
+    # lost between processes would have told its connections (gateway/live/hub.py).
     heartbeat_s: float = 20.0
     # A connection whose session has ended and that has sent nothing for 5 minutes is
     # closed with 1000: nothing more can happen on it. A connection to an open session
