@@ -70,13 +70,16 @@ async def person_says(
     text: str,
     value: str | None = None,
     available: int | None = None,
+    expected: SessionState | None = None,
 ) -> Said:
     """Store the person's message (once per client_id) and let whoever speaks answer.
 
     Who speaks (PROTOCOL.md 9) is decided from the state stored with the message:
     the bot only in ``bot``; in ``queued`` a crisis raises the priority.
+    ``expected`` is the state the connection last saw: only a hint to take the
+    cheapest path first; every path checks the stored state.
     """
-    if svc.appender is not None:
+    if svc.appender is not None and expected in (None, SessionState.LIVE):
         done = await append_live_fast(
             svc,
             svc.appender,
@@ -92,27 +95,23 @@ async def person_says(
         existing = await seq_of_client_id(tx.session, session_id, client_id)
         if existing is not None:
             return Said(existing, await state_of(tx, session_id), duplicate=True, turn=None)
-        # With a counsellor, or waiting for one: the two-statement hot path.
-        stored = await append_if_state(
-            tx,
-            session_id=session_id,
-            states=(SessionState.QUEUED, SessionState.LIVE),
-            sender=SenderKind.USER,
-            text=text,
-            client_id=client_id,
-            person_seen=True,
-        )
-        if stored is not None:
-            seq, state, locale = stored
-            if state == SessionState.QUEUED:
-                match = svc.bot.detect(text, locale)
-                if match is not None and match.kind == "crisis":
-                    chat = await lock_session(tx, session_id)
-                    await escalate(
-                        tx, chat, priority=Priority.CRISIS, reason=match.rule, matched=match.matched
-                    )
-            return Said(seq, state, duplicate=False, turn=None)
-        # With the bot (or ended): the message and the bot's step.
+        if expected != SessionState.BOT:
+            # With a counsellor, or waiting for one: the two-statement path.
+            stored = await append_if_state(
+                tx,
+                session_id=session_id,
+                states=(SessionState.QUEUED, SessionState.LIVE),
+                sender=SenderKind.USER,
+                text=text,
+                client_id=client_id,
+                person_seen=True,
+            )
+            if stored is not None:
+                seq, state, locale = stored
+                if state == SessionState.QUEUED:
+                    await _crisis_while_waiting(svc, tx, session_id, text, locale)
+                return Said(seq, state, duplicate=False, turn=None)
+        # The general path, right in any state: lock, store, and whoever speaks.
         chat = await lock_session(tx, session_id)
         state = SessionState(chat.state)
         if state.finished:
@@ -121,9 +120,23 @@ async def person_says(
             tx, chat, sender=SenderKind.USER, text=text, client_id=client_id
         )
         chat.user_seen_at = tx.now
-        event = UserMessage(text=text, value=value)
-        turn = await bot_step(svc, tx, chat, event, available=available)
+        turn = None
+        if state == SessionState.BOT:
+            event = UserMessage(text=text, value=value)
+            turn = await bot_step(svc, tx, chat, event, available=available)
+        elif state == SessionState.QUEUED:
+            await _crisis_while_waiting(svc, tx, session_id, text, chat.locale)
         return Said(message.seq, state, duplicate=False, turn=turn)
+
+
+async def _crisis_while_waiting(
+    svc: Services, tx: Transaction, session_id: int, text: str, locale: str
+) -> None:
+    """A waiting person wrote something that matches a crisis trigger: move them up."""
+    match = svc.bot.detect(text, locale)
+    if match is not None and match.kind == "crisis":
+        chat = await lock_session(tx, session_id)
+        await escalate(tx, chat, priority=Priority.CRISIS, reason=match.rule, matched=match.matched)
 
 
 async def state_of(tx: Transaction, session_id: int) -> SessionState:

@@ -134,7 +134,9 @@ class LiveSocket(Generic[In, Out]):
         try:
             frame = self.codec.decode(raw)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            await self.reject("bad_frame", detail=str(exc))
+            # A message refused for its content still names it, so the client can
+            # mark that message as not sent (for instance text with a NUL in it).
+            await self.reject("bad_frame", client_id=say_client_id(raw), detail=str(exc))
             return None
         if not self._frames.allow(time.monotonic()):
             client_id = getattr(frame, "client_id", None)

@@ -284,6 +284,7 @@ class ChatConnection(LiveMember):
                 text=text,
                 value=frame.value,
                 available=self.runtime.hub.counsellors_available(),
+                expected=self.state,
             )
         except SessionClosed:
             self.frames.own_client_ids.discard(client_id)

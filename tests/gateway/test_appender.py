@@ -26,9 +26,9 @@ from gateway.appender_postgres import PostgresAppender
 from gateway.broker import MemoryBroker
 from gateway.db import Database
 from gateway.events import MessageAdded, session_channel
-from gateway.models import Message, Staff
+from gateway.models import ChatSession, Message, Staff
 from gateway.services import Services
-from gateway.types import SessionState
+from gateway.types import Priority, SessionState
 from tests.conftest import make_settings
 from tests.factories import make_queued_session, make_staff
 
@@ -195,3 +195,26 @@ async def test_a_failed_batch_fails_every_message_in_it_and_writes_nothing(
     # And the chat goes on afterwards.
     said = await person_says(fast, session_id=session_id, client_id="after", text="still here")
     assert said.seq == before[-1][0] + 1
+
+
+@pytest.mark.parametrize("expected", [None, *SessionState])
+async def test_the_connections_state_is_only_a_hint_every_path_checks_the_stored_one(
+    fast: Services, expected: SessionState | None
+) -> None:
+    live_id, _staff_id = await live_chat(fast)
+    waiting = await make_queued_session(fast)
+    said = await person_says(
+        fast, session_id=live_id, client_id="h1", text="hello", expected=expected
+    )
+    assert (said.state, said.turn) == (SessionState.LIVE, None)
+    crisis = await person_says(
+        fast, session_id=waiting.id, client_id="h2", text="I want to end my life", expected=expected
+    )
+    assert crisis.state == SessionState.QUEUED and crisis.turn is None
+    async with fast.read() as session:
+        chat = await session.get(ChatSession, waiting.id)
+    assert chat is not None and chat.priority == Priority.CRISIS
+    for session_id, cid in ((live_id, "h1"), (waiting.id, "h2")):
+        lines = await stored(fast, session_id)
+        assert [line[2] for line in lines].count(cid) == 1
+        assert [seq for seq, _sender, _cid in lines] == list(range(1, len(lines) + 1))
