@@ -12,7 +12,7 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import inspect
 
-from gateway.actions.messages import post_counsellor_message
+from gateway.actions.messages import post_counsellor_message, post_user_message
 from gateway.actions.queue import claim_session
 from gateway.security import hash_token
 from gateway.settings import Settings
@@ -175,3 +175,26 @@ async def test_5_resume_sends_what_was_missed_once_in_order_then_live_traffic(
     assert await close_code(stranger) == 4404
     rows = await stored_messages(settings.database_url)
     assert len({(m.session_id, m.seq) for m in rows}) == len(rows)
+
+
+async def test_5_a_last_message_the_bot_never_answered_is_answered_on_resume(
+    server: LiveServer, settings: Settings
+) -> None:
+    # An older release stored the person's message and ran the bot in two units of
+    # work; a crash between them left the message unanswered. Resuming answers it.
+    client = await greeted_chat(server)
+    assert client.token is not None
+    await client.close()
+    session_id = (await chat_row(settings.database_url, client.token)).id
+    await post_user_message(
+        services_of(server), session_id=session_id, client_id="u1", text="Yes, continue"
+    )
+    stored_before = await stored_messages(settings.database_url, session_id)
+    assert stored_before[-1].sender == "user"
+
+    again = await open_chat(server, token=client.token, last_seq=stored_before[-1].seq)
+    answer = await again.recv_until(is_bot_message)
+    assert answer[-1]["seq"] == stored_before[-1].seq + 1
+    await again.close()
+    row = await chat_row(settings.database_url, client.token)
+    assert_gap_free(await stored_messages(settings.database_url, session_id), row.last_seq)
