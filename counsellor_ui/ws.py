@@ -340,9 +340,9 @@ class CounsellorConnection(LiveMember):
                 self._stale = stored
             return
         self._stale = None
-        if not self.holds:
-            return
-        feed = self._feed()
+        feed = self.feed
+        if not self.holds or feed is None:
+            return  # not theirs, or still opening (the catch-up is under way)
         if feed.needs_resync(pulse.last_seq):
             self.supervisor.background(feed.resync(pulse.last_seq))
         now = self.svc.clock()

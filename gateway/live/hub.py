@@ -225,10 +225,14 @@ class LiveHub:
         for member in members:
             if member not in self.members:
                 continue  # left while this tick was reading
-            if member.staff_cookie is not None and member.staff_cookie not in current:
-                member.on_signed_out()
-            elif member.session_id is not None:
-                member.on_pulse(pulses.get(member.session_id))
+            try:
+                if member.staff_cookie is not None and member.staff_cookie not in current:
+                    member.on_signed_out()
+                elif member.session_id is not None:
+                    member.on_pulse(pulses.get(member.session_id))
+            except Exception as exc:
+                # One connection's trouble must not cost the others their heartbeat.
+                log.error("live hub: a connection's heartbeat failed (%s)", type(exc).__name__)
         # Estimates and "available" drift with time: refresh the queue once a heartbeat.
         if any(m.wants_queue for m in members):
             self.queue_changed()
