@@ -7,9 +7,9 @@ from starlette.responses import Response
 
 from counsellor_ui import auth
 from counsellor_ui.web import form_text, page, redirect
-from gateway.actions.queue import ClaimResult, claim_session, counsellors_available, take_next
+from gateway.actions.queue import ClaimResult, claim_session, take_next
+from gateway.actions.snapshot import queue_snapshot
 from gateway.actions.staff import set_presence
-from gateway.actions.workspace import my_chats, queue_rows
 from gateway.actions.wrapup import wrapups_due
 from gateway.opening_hours import next_change_text
 from gateway.types import StaffRole
@@ -19,18 +19,18 @@ async def dashboard(request: Request) -> Response:
     who = await auth.require(request)
     svc = auth.runtime_of(request).svc
     now = svc.clock()
-    async with svc.read() as session:
-        available = await counsellors_available(session, now, svc.settings.heartbeat_s * 3)
+    # The same read the live socket pushes: queue, availability and this counsellor's chats.
+    snapshot = await queue_snapshot(svc, staff_ids={who.staff.id})
     hours = svc.settings.hours
     return page(
         request,
         "dashboard.html",
         who=who,
         supervisor=StaffRole(who.staff.role).can_supervise,
-        rows=await queue_rows(svc),
-        mine=await my_chats(svc, staff_id=who.staff.id),
+        rows=snapshot.rows,
+        mine=snapshot.chats_of(who.staff.id),
         due=await wrapups_due(svc, staff_id=who.staff.id),
-        available=available,
+        available=snapshot.available,
         service_open=hours.is_open(now),
         service_hours=next_change_text(hours, now),
         max_chats=svc.settings.counsellor_max_chats,

@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import functools
 import sqlite3
+from abc import ABC, abstractmethod
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -81,7 +82,7 @@ def _time(at: datetime) -> Any:
     return _stored_time(at)
 
 
-class BatchAppender:
+class BatchAppender(ABC):
     """Messages that arrive together are written together: callers wait on a future
     each, one task writes whatever is pending as one batch, and every future is
     resolved (or failed) once that batch has committed."""
@@ -112,8 +113,9 @@ class BatchAppender:
                 future.cancel()
         self._pending = []
 
+    @abstractmethod
     async def _write_batch(self, items: list[tuple[Append, datetime]]) -> list[Appended]:
-        raise NotImplementedError
+        """Write these messages in one transaction; a result each, in their order."""
 
     async def _drain(self) -> None:
         while True:

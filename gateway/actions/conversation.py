@@ -21,9 +21,7 @@ from gateway.actions.records import (
     append_message,
     lock_session,
 )
-from gateway.actions.sessions import SessionView
-from gateway.models import ChatSession
-from gateway.security import hash_token, new_token
+from gateway.actions.sessions import SessionView, add_session
 from gateway.services import Services, Transaction
 from gateway.types import Priority, SenderKind, SessionState
 
@@ -44,21 +42,10 @@ async def open_session(
     The greeting is stored with the session; the caller delivers the returned
     turn (typing pauses and all) after its ``welcome``.
     """
-    token = new_token()
-    locale = svc.bot.locale_for(locale)  # "cy-GB" -> "cy"; unknown -> "en"
     async with svc.transaction() as tx:
-        chat = ChatSession(
-            token_hash=hash_token(token),
-            state=SessionState.BOT.value,
-            locale=locale,
-            bot_state=svc.bot.new_state(locale).to_json(),
-            created_at=tx.now,
-            user_seen_at=tx.now,
-        )
-        tx.session.add(chat)
-        await tx.session.flush()
+        chat, token = await add_session(svc, tx, locale=locale)
         turn = await bot_step(svc, tx, chat, SessionEvent(kind="started"), available=available)
-    view = SessionView(chat.id, SessionState.BOT, chat.last_seq, locale, None)
+    view = SessionView(chat.id, SessionState.BOT, chat.last_seq, chat.locale, None)
     return view, token, turn
 
 

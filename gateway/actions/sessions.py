@@ -10,7 +10,7 @@ from gateway.actions.records import add_system_message, lock_session, set_state
 from gateway.events import QUEUE_CHANNEL, QueueChanged, SessionErased, session_channel
 from gateway.models import ChatSession, Message, SessionNote, Staff, WrapUp
 from gateway.security import hash_token, new_token
-from gateway.services import Services
+from gateway.services import Services, Transaction
 from gateway.types import SenderKind, SessionState
 
 
@@ -51,20 +51,27 @@ async def _view(svc: Services, chat: ChatSession) -> SessionView:
 
 async def start_session(svc: Services, *, locale: str) -> tuple[SessionView, str]:
     """Create a session and return it with its resume token (shown once, stored hashed)."""
+    async with svc.transaction() as tx:
+        chat, token = await add_session(svc, tx, locale=locale)
+    return SessionView(chat.id, SessionState.BOT, 0, chat.locale, None), token
+
+
+async def add_session(svc: Services, tx: Transaction, *, locale: str) -> tuple[ChatSession, str]:
+    """A new session with the bot, in the caller's unit of work, and its resume token
+    (returned once, stored hashed)."""
     token = new_token()
     locale = svc.bot.locale_for(locale)  # "cy-GB" -> "cy"; unknown -> "en"
-    async with svc.transaction() as tx:
-        chat = ChatSession(
-            token_hash=hash_token(token),
-            state=SessionState.BOT.value,
-            locale=locale,
-            bot_state=svc.bot.new_state(locale).to_json(),
-            created_at=tx.now,
-            user_seen_at=tx.now,
-        )
-        tx.session.add(chat)
-        await tx.session.flush()
-    return SessionView(chat.id, SessionState.BOT, 0, locale, None), token
+    chat = ChatSession(
+        token_hash=hash_token(token),
+        state=SessionState.BOT.value,
+        locale=locale,
+        bot_state=svc.bot.new_state(locale).to_json(),
+        created_at=tx.now,
+        user_seen_at=tx.now,
+    )
+    tx.session.add(chat)
+    await tx.session.flush()
+    return chat, token
 
 
 async def find_session(svc: Services, *, token: str) -> SessionView | None:

@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.actions.queue import ordered_queue
 from gateway.models import ChatSession, Message, Staff
 from gateway.services import Services
 from gateway.types import Priority, SenderKind, SessionState
@@ -62,30 +61,6 @@ class QueueRow:
     person_away: bool
 
 
-async def queue_rows(svc: Services) -> list[QueueRow]:
-    """The queue in order, with a short preview of what each person last wrote."""
-    chats = await ordered_queue(svc)
-    now = svc.clock()
-    async with svc.read() as session:
-        previews = await previews_of(session, (c.id for c in chats))
-    return [
-        QueueRow(
-            session_id=chat.id,
-            position=index,
-            priority=Priority(chat.priority),
-            reason=chat.escalation_reason,
-            matched=chat.escalation_match,
-            mood=chat.mood,
-            locale=chat.locale,
-            queued_at=chat.queued_at or chat.created_at,
-            front=chat.queue_front,
-            preview=previews.get(chat.id, ""),
-            person_away=person_seems_gone(svc, chat, now),
-        )
-        for index, chat in enumerate(chats, start=1)
-    ]
-
-
 @dataclass(frozen=True)
 class MyChat:
     """A live chat of the signed-in counsellor, for the "Your chats" list."""
@@ -95,46 +70,6 @@ class MyChat:
     mood: str | None
     claimed_at: datetime | None
     person_waiting: bool  # the last message is the person's: they are waiting for a reply
-
-
-async def my_chats(svc: Services, *, staff_id: int) -> list[MyChat]:
-    async with svc.read() as session:
-        chats = list(
-            (
-                await session.execute(
-                    select(ChatSession)
-                    .where(
-                        ChatSession.counsellor_id == staff_id,
-                        ChatSession.state == SessionState.LIVE.value,
-                    )
-                    .order_by(ChatSession.claimed_at, ChatSession.id)
-                )
-            ).scalars()
-        )
-        last = {
-            session_id: sender
-            for session_id, sender in (
-                await session.execute(
-                    select(Message.session_id, Message.sender).where(
-                        Message.session_id.in_([c.id for c in chats]),
-                        Message.seq
-                        == select(ChatSession.last_seq)
-                        .where(ChatSession.id == Message.session_id)
-                        .scalar_subquery(),
-                    )
-                )
-            ).all()
-        }
-    return [
-        MyChat(
-            session_id=c.id,
-            priority=Priority(c.priority),
-            mood=c.mood,
-            claimed_at=c.claimed_at,
-            person_waiting=last.get(c.id) == SenderKind.USER.value,
-        )
-        for c in chats
-    ]
 
 
 async def chat_for_staff(svc: Services, *, session_id: int) -> ChatSession | None:

@@ -16,6 +16,7 @@ workspace with its own.
 from __future__ import annotations
 
 import asyncio
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
@@ -31,18 +32,18 @@ GAP_RETRY_S = 0.05
 Frame = TypeVar("Frame")
 
 
-class FrameBuilder(Generic[Frame]):
+class FrameBuilder(ABC, Generic[Frame]):
     """How a connection turns a stored line or an event into its frame, and which
     messages it skips (still counting them as delivered)."""
 
-    def from_line(self, line: TranscriptLine) -> Frame:
-        raise NotImplementedError
+    @abstractmethod
+    def from_line(self, line: TranscriptLine) -> Frame: ...
 
-    def from_event(self, event: MessageAdded) -> Frame:
-        raise NotImplementedError
+    @abstractmethod
+    def from_event(self, event: MessageAdded) -> Frame: ...
 
-    def seq_of(self, frame: Frame) -> int:
-        raise NotImplementedError
+    @abstractmethod
+    def seq_of(self, frame: Frame) -> int: ...
 
     def skip(self, frame: Frame) -> bool:
         return False

@@ -8,7 +8,8 @@ import pytest
 
 from gateway.actions.messages import post_user_message
 from gateway.actions.queue import claim_session, take_next
-from gateway.actions.workspace import glance, my_chats
+from gateway.actions.snapshot import queue_snapshot
+from gateway.actions.workspace import glance
 from gateway.services import Services
 from tests.counsellor_ui.support import use_quick_setup
 from tests.factories import make_queued_session, make_staff
@@ -37,7 +38,7 @@ async def test_a_counsellor_at_capacity_cannot_claim_more_even_from_two_tabs(
     )
     assert sorted(r.won for r in results) == [False, True]
     assert [r.reason for r in results if not r.won] == ["at_capacity"]
-    assert len(await my_chats(svc, staff_id=sam.id)) == limit
+    assert len((await queue_snapshot(svc, staff_ids={sam.id})).chats_of(sam.id)) == limit
     refused = await take_next(svc, staff_id=sam.id)
     assert refused is not None and not refused.won and refused.reason == "at_capacity"
 
