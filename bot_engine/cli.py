@@ -18,6 +18,7 @@ from pathlib import Path
 
 from bot_engine.config import EngineConfig, TypingSpeed
 from bot_engine.engine import BotEngine, StepResult
+from bot_engine.evaluate import CorpusError, evaluate, read_corpus
 from bot_engine.loader import read_script_set
 from bot_engine.problems import ProblemLog, ScriptError
 from bot_engine.state import ConversationState
@@ -61,6 +62,18 @@ def _parser() -> argparse.ArgumentParser:
     chat.add_argument("--locale", default="en")
     chat.add_argument("--counsellors", type=int, default=None, help="counsellors free")
     chat.add_argument("--closed", action="store_true", help="the service is closed")
+    measure = commands.add_parser(
+        "eval", help="measure crisis and request detection against labelled corpus files"
+    )
+    measure.add_argument("files", nargs="+", type=Path, help="corpus .tsv files or directories")
+    measure.add_argument("--script", type=Path, help="script directory (default: packaged)")
+    measure.add_argument(
+        "--min-recall", type=float, default=0.0, help="fail below this crisis recall (0-1)"
+    )
+    measure.add_argument(
+        "--max-false", type=float, default=1.0, help="fail above this false-crisis rate (0-1)"
+    )
+    measure.add_argument("--quiet", action="store_true", help="figures only, not each miss")
     play = commands.add_parser("replay", help="replay transcript files against a script")
     play.add_argument("transcripts", nargs="+", type=Path)
     play.add_argument("--script", type=Path, help="script directory (default: packaged)")
@@ -74,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
         return lint(args.path, args.resources, strict=args.strict)
     if args.command == "replay":
         return replay_files(args.transcripts, args.script)
+    if args.command == "eval":
+        return measure(args.files, args.script, args.min_recall, args.max_false, args.quiet)
     context = Context(counsellors_available=args.counsellors, service_open=not args.closed)
     return try_script(args.path, args.resources, args.locale, context)
 
@@ -100,6 +115,32 @@ def _load(path: Path | None, resources: Path | None = None) -> BotEngine | None:
         for problem in error.problems:
             print(problem)
         return None
+
+
+def measure(
+    files: list[Path], script: Path | None, min_recall: float, max_false: float, quiet: bool
+) -> int:
+    """Print the detector's figures on ``files``; 1 when below a floor, 2 on bad input."""
+    try:
+        examples = read_corpus(files)
+    except (OSError, CorpusError) as error:
+        print(error, file=sys.stderr)
+        return 2
+    engine = _load(script)
+    if engine is None:
+        return 2
+    engine.detect("warm up", "en")  # the first call compiles the lists
+    report = evaluate(examples, engine.detect)
+    print(f"{len(examples)} messages from {len(files)} path(s)")
+    print("\n".join(report.lines(show_misses=not quiet)))
+    failed = []
+    if report.crisis.rate < min_recall:
+        failed.append(f"crisis recall {report.crisis.rate:.1%} is below {min_recall:.1%}")
+    if report.false_crisis.rate > max_false:
+        failed.append(f"false crisis rate {report.false_crisis.rate:.1%} is above {max_false:.1%}")
+    for line in failed:
+        print(f"FAILED: {line}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def replay_files(paths: list[Path], script: Path | None) -> int:

@@ -18,11 +18,11 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from bot_engine.detection import Detector
 from bot_engine.files import BASE_LOCALE
 from bot_engine.normalise import Normaliser
 from bot_engine.phrases import compile_phrases
 from bot_engine.script import Choice, Node, Resource, Rule, Script
-from bot_engine.triggers import TriggerSet
 
 # ---------------------------------------------------------------- variables
 
@@ -137,7 +137,7 @@ def lowered(text: str) -> str:
 class LocaleScript:
     """One locale's view of a script, ready for the engine to step through."""
 
-    def __init__(self, script: Script, locale: str, triggers: TriggerSet) -> None:
+    def __init__(self, script: Script, locale: str, triggers: Detector) -> None:
         self.locale = locale
         self.triggers = triggers
         translation = script.translations.get(locale)

@@ -3,11 +3,12 @@ message, any time.
 
 The engine runs the same check at the start of every step (with any extra phrases of
 its script set, see ``BotEngine.detect``). The gateway also calls it on messages typed
-while a session waits in the queue, to raise the session to crisis priority.
+while a session waits in the queue, to raise the session's level.
 
 Each locale gets one merged trigger set: a deployment's ``triggers-<locale>.toml``
 first, then the packaged list for the locale, then (for locales other than English)
-the English ones, because people often mix languages.
+the English ones, because people often mix languages. Its detector also runs the own
+lists of every other installed locale, so Welsh is recognised in an English session.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ import functools
 import json
 
 from bot_engine.files import BASE_LOCALE, PACKAGED_TRIGGERS_DIR, SCRIPT_FILE, read_toml
+from bot_engine.normalise import Normaliser
 from bot_engine.problems import Problem, ProblemLog
-from bot_engine.triggers import TriggerSet, TriggerSource
-from bot_engine.types import TriggerMatch
+from bot_engine.triggers import Assessment, TriggerSet, TriggerSource
+from bot_engine.types import RiskLevel, TriggerMatch
 
 
 def base_locale(locale: str) -> str:
@@ -27,16 +29,54 @@ def base_locale(locale: str) -> str:
     return code if code.isalpha() and 2 <= len(code) <= 3 else BASE_LOCALE
 
 
-def detect(text: str, locale: str = BASE_LOCALE) -> TriggerMatch | None:
-    """A crisis or a request for a person in ``text``, or ``None``.
+class Detector:
+    """Crisis and request detection for one locale, with every installed language.
 
-    Crisis wins over a request. Uses the packaged phrase lists of ``locale`` plus the
-    English ones (people often write in more than one language); an unknown locale
-    uses English only.
+    ``primary`` is the locale's own merged trigger set (its phrases, then English);
+    ``others`` are the own phrases of every other installed locale. Crisis recognition
+    runs all of them on every message, because people switch language and a widget
+    can be set to the wrong one; the strongest crisis wins, and a request in the
+    session's language comes before one in another.
     """
+
+    def __init__(self, primary: TriggerSet, others: tuple[TriggerSet, ...] = ()) -> None:
+        self.primary = primary
+        self.others = others
+
+    @property
+    def normaliser(self) -> Normaliser:
+        return self.primary.normaliser
+
+    def assess(self, text: str) -> Assessment:
+        found = self.primary.assess(text)
+        for other in self.others:
+            if found.crisis is not None and found.crisis.level == RiskLevel.IMMINENT:
+                break
+            found = found.stronger(other.assess(text))
+        return found
+
+    def detect(self, text: str) -> TriggerMatch | None:
+        """The strongest crisis in ``text``, else a request for a person, else None."""
+        return self.assess(text).match
+
+
+def detect(text: str, locale: str = BASE_LOCALE) -> TriggerMatch | None:
+    """A crisis (with its level) or a request for a person in ``text``, or ``None``.
+
+    Crisis wins over a request. Uses the packaged phrase lists of every installed
+    locale, ``locale``'s own first; an unknown locale counts as English.
+    """
+    return detector_for(locale).detect(text)
+
+
+def assess(text: str, locale: str = BASE_LOCALE) -> Assessment:
+    """Everything the packaged lists find in ``text``, including a denial."""
+    return detector_for(locale).assess(text)
+
+
+def detector_for(locale: str) -> Detector:
     sets = packaged_trigger_sets()
-    chosen = sets.get(base_locale(locale)) or sets[BASE_LOCALE]
-    return chosen.detect(text)
+    return sets.get(base_locale(locale)) or sets[BASE_LOCALE]
 
 
 def packaged_trigger_sources(log: ProblemLog) -> dict[str, TriggerSource]:
@@ -55,22 +95,34 @@ def build_trigger_sets(
     extra: dict[str, TriggerSource],
     locales: set[str],
     log: ProblemLog,
-) -> dict[str, TriggerSet]:
-    """One merged trigger set per locale: the locale's own phrases, then English.
+) -> dict[str, Detector]:
+    """One detector per locale: the locale's own phrases, then English, then the
+    own phrases of every other locale.
 
     Problems in a file are reported once, while building English (for English files)
     or the file's own locale.
     """
-    result: dict[str, TriggerSet] = {}
-    for locale in sorted(locales | {BASE_LOCALE}, key=lambda x: (x != BASE_LOCALE, x)):
-        order = [extra.get(locale), packaged.get(locale)]
+    merged: dict[str, TriggerSet] = {}
+    alone: dict[str, TriggerSet] = {}
+    everyone = sorted(locales | {BASE_LOCALE}, key=lambda x: (x != BASE_LOCALE, x))
+    for locale in everyone:
+        own = [s for s in (extra.get(locale), packaged.get(locale)) if s is not None]
+        order: list[TriggerSource | None] = list(own)
         if locale != BASE_LOCALE:
             order += [extra.get(BASE_LOCALE), packaged.get(BASE_LOCALE)]
         sources = [source for source in order if source is not None]
-        result[locale], problems = _build(sources)
-        own = {s.file for s in (extra.get(locale), packaged.get(locale)) if s is not None}
-        log.extend(p for p in problems if locale == BASE_LOCALE or p.file in own)
-    return result
+        merged[locale], problems = _build(sources)
+        files = {s.file for s in own}
+        log.extend(p for p in problems if locale == BASE_LOCALE or p.file in files)
+        if locale != BASE_LOCALE and own:
+            alone[locale] = _build(own)[0]
+    return {
+        locale: Detector(
+            merged[locale],
+            tuple(s for other, s in alone.items() if other != locale),
+        )
+        for locale in everyone
+    }
 
 
 # Building a trigger set compiles hundreds of phrases; the same files give the same
@@ -91,7 +143,7 @@ def _build(sources: list[TriggerSource]) -> tuple[TriggerSet, list[Problem]]:
 
 
 @functools.cache
-def packaged_trigger_sets() -> dict[str, TriggerSet]:
+def packaged_trigger_sets() -> dict[str, Detector]:
     """The packaged trigger sets, loaded once; broken packaged data is a bug."""
     log = ProblemLog()
     packaged = packaged_trigger_sources(log)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from bot_engine.detection import build_trigger_sets, packaged_trigger_sources
+from bot_engine.detection import Detector, build_trigger_sets, packaged_trigger_sources
 from bot_engine.files import BASE_LOCALE, DEFAULT_SCRIPT_DIR, ScriptFiles, read_script_dir
 from bot_engine.problems import Fields, ProblemLog
 from bot_engine.script import (
@@ -24,7 +24,7 @@ from bot_engine.script import (
     Script,
     Translation,
 )
-from bot_engine.triggers import TriggerSet, TriggerSource
+from bot_engine.triggers import TriggerSource
 from bot_engine.types import Priority
 from bot_engine.validate import validate
 
@@ -222,7 +222,7 @@ def parse_script_set(
 
 def read_script_set(
     directory: Path | None, log: ProblemLog, resources: Path | None = None
-) -> tuple[Script | None, dict[str, TriggerSet]]:
+) -> tuple[Script | None, dict[str, Detector]]:
     """Read, parse and validate a whole script set; every problem goes into ``log``.
 
     ``directory`` ``None`` means the packaged default scripts. ``resources`` is an

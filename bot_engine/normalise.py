@@ -251,6 +251,27 @@ class Normaliser:
         found = best[-1]
         return " ".join(found[1]) if found is not None else letters
 
+    def split_known(self, word: str) -> list[str] | None:
+        """``word`` as two or more vocabulary words run together ("iwanttodie"), or None.
+
+        Fewest pieces win; every piece must be a known word.
+        """
+        if len(word) > _LONGEST_RUN or not word.isalpha():
+            return None
+        best: list[list[str] | None] = [[]] + [None] * len(word)
+        for end in range(1, len(word) + 1):
+            for start in range(max(0, end - self._longest - 2), end):
+                known = best[start]
+                piece = word[start:end]
+                found = self._vocabulary.get(_single_letters(piece))
+                if known is None or found is None:
+                    continue
+                current = best[end]
+                if current is None or len(known) + 1 < len(current):
+                    best[end] = [*known, found]
+        pieces = best[-1]
+        return pieces if pieces is not None and len(pieces) > 1 else None
+
     def canonical(self, text: str) -> str:
         """The usual reading of ``text``: what keyword rules are matched against."""
         return self.rewrite(squeeze(unleet(fold(text))))

@@ -29,12 +29,14 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from bot_engine.mutations import MUTATIONS
 from bot_engine.normalise import Normaliser, bounded, fold, letters_pattern, squeeze
 
 BUILTIN_LISTS = ("number", "big_number")
 _TOKEN = re.compile(r"\.\.\.|\{[^{}\[\]()]*\}|\[[^\[\]()]*\]|\([^\[\]()]*\)|[^\s\[\]{}()]+|\S")
 _GAP = "(?:[a-z0-9]+ ){0,3}"
 _NAME = re.compile(r"^[a-z0-9_]+$")
+_MUTATED_FROM = 3  # letters: shorter words ("fy", "yn") are never mutated
 
 
 class PhraseError(ValueError):
@@ -122,18 +124,30 @@ def _rewrite_runs(units: list[_Unit], normaliser: Normaliser) -> list[_Unit]:
 
 
 @functools.lru_cache(maxsize=8192)
-def _literal(text: str, normaliser: Normaliser) -> str:
+def _literal(text: str, normaliser: Normaliser, mutations: str = "") -> str:
     words = normaliser.rewrite(squeeze(text)).split()
     if not words:
         raise PhraseError(f"{text!r} has no letters or digits")
-    return " ?".join(letters_pattern(word, inner_spaces=True) for word in words)
+    return " ?".join(_word(word, mutations) for word in words)
+
+
+def _word(word: str, mutations: str) -> str:
+    mutate = MUTATIONS.get(mutations)
+    if mutate is None or len(word) < _MUTATED_FROM or not word.isalpha():
+        return letters_pattern(word, inner_spaces=True)
+    forms = [letters_pattern(form, inner_spaces=True) for form in mutate(word)]
+    return forms[0] if len(forms) == 1 else "(?:" + "|".join(forms) + ")"
 
 
 def _option(
-    option: str, lists: Mapping[str, Sequence[str]], normaliser: Normaliser, big_number_from: int
+    option: str,
+    lists: Mapping[str, Sequence[str]],
+    normaliser: Normaliser,
+    big_number_from: int,
+    mutations: str = "",
 ) -> str:
     if not option.startswith("{"):
-        return _literal(option, normaliser)
+        return _literal(option, normaliser, mutations)
     name = option[1:-1].strip()
     if name == "number":
         return "[0-9]+"
@@ -141,7 +155,9 @@ def _option(
         return at_least(big_number_from)
     if name not in lists:
         raise PhraseError(f"unknown word list {{{name}}}")
-    entries = sorted((_literal(entry, normaliser) for entry in lists[name]), key=len, reverse=True)
+    entries = sorted(
+        (_literal(entry, normaliser, mutations) for entry in lists[name]), key=len, reverse=True
+    )
     if not entries:
         raise PhraseError(f"word list {{{name}}} is empty")
     return "(?:" + "|".join(entries) + ")"
@@ -153,8 +169,13 @@ def phrase_pattern(
     lists: Mapping[str, Sequence[str]] | None = None,
     normaliser: Normaliser | None = None,
     big_number_from: int = 10,
+    mutations: str = "",
 ) -> str:
-    """The regex source for one phrase (without word boundaries); raises PhraseError."""
+    """The regex source for one phrase (without word boundaries); raises PhraseError.
+
+    ``mutations`` names a language whose initial mutations every word may take
+    (``"cy"``, see ``mutations.py``).
+    """
     normaliser = normaliser or Normaliser()
     text = phrase.strip()
     at_start, at_end = text.startswith("^"), text.endswith("$")
@@ -167,7 +188,9 @@ def phrase_pattern(
         if unit.gap:
             pieces.append(_GAP)
             continue
-        options = [_option(o, lists or {}, normaliser, big_number_from) for o in unit.options]
+        options = [
+            _option(o, lists or {}, normaliser, big_number_from, mutations) for o in unit.options
+        ]
         body = options[0] if len(options) == 1 else "(?:" + "|".join(options) + ")"
         pieces.append(f"(?:{body} ?)?" if unit.optional else f"(?:{body}) ?")
     return ("\\A" if at_start else "") + "".join(pieces) + ("\\Z" if at_end else "")

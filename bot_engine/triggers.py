@@ -3,111 +3,65 @@
 A trigger file (TOML) has:
 
 - ``[settings]``: ``big_number_from`` (what counts as a big number of tablets),
-  ``fuzzy`` (long words that also match with a small typo, "sucide"), ``keep`` (real
-  words that must never be treated as a typo of a fuzzy word, "overdone"), and
-  ``negators`` (words that cancel a *request* just before it, "don't");
+  ``keep`` (words the spelling correction must leave as typed, "overdone"),
+  ``negators`` (words that cancel a *request* just before it, "don't"),
+  ``mutations`` (``"cy"``: every listed word also matches in its mutated forms, see
+  ``mutations.py``) and ``fuzzy`` (extra words for the spelling correction to aim at;
+  every word of the phrases and word lists already is one);
 - ``[rewrite]``: text-speak and contractions to plain words ("wanna" = "want to");
 - ``[words]``: named word lists used in phrases as ``{name}``;
-- ``[[crisis]]`` and ``[[request]]`` groups: a ``rule`` id and ``phrases`` (see
-  ``phrases.py``; ``a & b`` means both anywhere in the message); a group may list
-  ``exclude`` phrases for a different, harmless meaning of the same words ("5 kms",
-  "die laughing"): a match that overlaps an excluded phrase does not count.
+- ``[[crisis]]`` groups: a ``rule`` id, ``phrases`` (see ``phrases.py``; ``a & b``
+  means both anywhere in the message), the ``level`` a match means (``imminent``,
+  ``high`` or ``concern``; ``high`` when left out), the ``topic`` (``suicide``,
+  ``self_harm``, ``abuse`` or ``someone_else``; ``suicide`` when left out), and
+  ``with_other``: the level when this group matches together with any other crisis
+  group (a past attempt with present thoughts of suicide is ``high``). A group may
+  list ``exclude`` phrases for a different, harmless meaning of the same words ("5
+  kms", "die laughing"): a match that overlaps an excluded phrase does not count;
+- ``[[request]]`` groups: a ``rule`` id, ``phrases`` and ``exclude``;
+- ``[[safe]]`` groups: phrases for a harmless context of crisis words in any group
+  ("suicide prevention", "Suicide Squad") or a clear first-person denial ("I'm not
+  suicidal"); a crisis match inside one does not count. ``unless`` phrases anywhere
+  in the message switch a safe group off ("not sure", "but"). A safe group whose rule
+  is ``denial`` is reported, so the bot can answer a denial warmly.
 
 Negation never silences a crisis phrase: "I don't want to live" and "I'm not sure I
-won't hurt myself" are crises. Crisis always wins over a request.
+won't hurt myself" are crises; only a listed denial can, and only for the words it
+covers. The strongest level found wins; crisis always wins over a request.
 
-Small spelling slips and swapped letters in a few important long words are caught by
-``FuzzyWords``: only words listed under ``fuzzy`` are corrected, and only when the
-typed word starts with the same letter and is close enough (one slip for words of six
-to eight letters such as "sucide" or "myslef", two for longer words such as
-"paracetomol"). Short words are never corrected, because too many ordinary words sit
-one letter apart ("nose" and "noose"); words listed under ``keep`` stay as they are.
+Spelling slips are corrected before matching (``spelling.py``): every unknown word is
+compared with the words the lists use, guarded by a real English dictionary so that
+ordinary words are never "corrected" into crisis words. Run-together words
+("iwanttodie") are split into known words first.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
+from bot_engine.evidence import own_words
 from bot_engine.normalise import Normaliser, bounded, fold, squeeze
 from bot_engine.phrases import PhraseError, compile_sources, phrase_pattern, valid_list_name
 from bot_engine.problems import Fields, ProblemLog
-from bot_engine.types import Priority, TriggerKind, TriggerMatch
+from bot_engine.spelling import Speller, english_words
+from bot_engine.types import Priority, RiskLevel, RiskTopic, TriggerKind, TriggerMatch
 
 _RULE_ID = re.compile(r"^[a-z0-9_]+(:[a-z0-9_]+)*$")
-_TOP_KEYS = ("settings", "rewrite", "words", "crisis", "request")
-_SETTINGS_KEYS = ("big_number_from", "fuzzy", "keep", "negators")
+_TOP_KEYS = ("settings", "rewrite", "words", "crisis", "request", "safe")
+_SETTINGS_KEYS = ("big_number_from", "fuzzy", "keep", "negators", "mutations")
+_GROUP_KEYS: dict[str, tuple[str, ...]] = {
+    "crisis": ("rule", "phrases", "exclude", "level", "topic", "with_other"),
+    "request": ("rule", "phrases", "exclude"),
+    "safe": ("rule", "phrases", "unless"),
+}
+_LEVELS = ("concern", "high", "imminent")
 _NEGATION_WINDOW = 3  # words before a request that a negator may sit in
+_RUN_TOGETHER_FROM = 7  # letters: an unknown word this long may be words run together
+_DENIAL = "denial"
 
-
-# ---------------------------------------------------------------- typo tolerance
-
-_MIN_WORD = 6  # shortest fuzzy word: below this, slips collide with real words
-_MIN_TYPED = 5  # shortest typed word that may be corrected
-_LONG_WORD = 9  # words this long may have two slips
-
-
-def distance(a: str, b: str, limit: int) -> int:
-    """Edits (insert, delete, replace, swap two neighbours) from ``a`` to ``b``.
-
-    Stops early and returns ``limit + 1`` once the answer is known to exceed ``limit``.
-    """
-    if abs(len(a) - len(b)) > limit:
-        return limit + 1
-    previous_previous: list[int] = []
-    previous = list(range(len(b) + 1))
-    for i in range(1, len(a) + 1):
-        current = [i] + [0] * len(b)
-        for j in range(1, len(b) + 1):
-            cost = 0 if a[i - 1] == b[j - 1] else 1
-            best = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                best = min(best, previous_previous[j - 2] + 1)
-            current[j] = best
-        if min(current) > limit:
-            return limit + 1
-        previous_previous, previous = previous, current
-    return previous[-1]
-
-
-class FuzzyWords:
-    """Corrects typed words that are a small slip away from a listed word."""
-
-    def __init__(self, words: Iterable[str], keep: Iterable[str] = ()) -> None:
-        normal = {squeeze(fold(word)) for word in words}
-        self._words = sorted(w for w in normal if w.isalpha() and len(w) >= _MIN_WORD)
-        self._exact = set(self._words)
-        self._keep = {squeeze(fold(word)) for word in keep}
-        self._cache: dict[str, str] = {}
-
-    def closest(self, typed: str) -> str:
-        """The listed word ``typed`` is a slip of, or ``typed`` itself."""
-        if (
-            len(typed) < _MIN_TYPED
-            or not typed.isalpha()
-            or typed in self._exact
-            or typed in self._keep
-        ):
-            return typed
-        cached = self._cache.get(typed)
-        if cached is not None:
-            return cached
-        best, best_distance = typed, 3
-        for word in self._words:
-            if word[0] != typed[0]:
-                continue
-            limit = 2 if len(word) >= _LONG_WORD else 1
-            found = distance(typed, word, limit)
-            if found <= limit and found < best_distance:
-                best, best_distance = word, found
-        if len(self._cache) < 10_000:
-            self._cache[typed] = best
-        return best
-
-    def correct(self, text: str) -> str:
-        """``text`` with each word replaced by the listed word it is a slip of."""
-        return " ".join(self.closest(token) for token in text.split())
+Span = tuple[int, int]
 
 
 # ---------------------------------------------------------------- rules
@@ -115,7 +69,7 @@ class FuzzyWords:
 
 @dataclass(frozen=True, slots=True)
 class TriggerRule:
-    """One compiled group of phrases with its rule id.
+    """One compiled group of phrases with its rule id, level and topic.
 
     ``combos`` are phrases made of parts joined with ``&``: each part must appear
     somewhere in the message.
@@ -126,24 +80,59 @@ class TriggerRule:
     pattern: re.Pattern[str] | None
     exclude: re.Pattern[str] | None = None
     combos: tuple[tuple[re.Pattern[str], ...], ...] = ()
+    level: RiskLevel = RiskLevel.NONE
+    topic: RiskTopic | None = None
+    with_other: RiskLevel | None = None
 
-    def find(self, text: str, negators: re.Pattern[str] | None) -> str | None:
+    def find(
+        self,
+        text: str,
+        negators: re.Pattern[str] | None = None,
+        safe: Sequence[Span] = (),
+    ) -> str | None:
+        """The first piece of ``text`` this rule matches, or ``None``.
+
+        A match that overlaps an excluded phrase or a ``safe`` span does not count.
+        """
+        excluded = [e.span() for e in self.exclude.finditer(text)] if self.exclude else []
         for match in self.pattern.finditer(text) if self.pattern else ():
-            start, end = match.span()
-            if self.exclude and any(
-                e.start() < end and start < e.end() for e in self.exclude.finditer(text)
-            ):
+            span = match.span()
+            if _overlaps(span, excluded) or _overlaps(span, safe):
                 continue
             if self.kind == "request" and negators is not None:
-                before = " ".join(text[:start].split()[-_NEGATION_WINDOW:])
+                before = " ".join(text[: span[0]].split()[-_NEGATION_WINDOW:])
                 if negators.search(before):
                     continue
             return match.group(0).strip()
         for parts in self.combos:
-            found = [part.search(text) for part in parts]
+            found = [_first_outside(part, text, safe) for part in parts]
             if all(found):
                 return " + ".join(m.group(0).strip() for m in found if m)
         return None
+
+
+def _overlaps(span: Span, spans: Sequence[Span]) -> bool:
+    return any(start < span[1] and span[0] < end for start, end in spans)
+
+
+def _first_outside(
+    pattern: re.Pattern[str], text: str, safe: Sequence[Span]
+) -> re.Match[str] | None:
+    return next((m for m in pattern.finditer(text) if not _overlaps(m.span(), safe)), None)
+
+
+@dataclass(frozen=True, slots=True)
+class SafeRule:
+    """Phrases that make crisis words inside them harmless (a context or a denial)."""
+
+    rule: str
+    pattern: re.Pattern[str]
+    unless: re.Pattern[str] | None = None
+
+    def spans(self, text: str) -> list[Span]:
+        if self.unless is not None and self.unless.search(text):
+            return []
+        return [m.span() for m in self.pattern.finditer(text)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +143,42 @@ class TriggerSource:
     data: dict[str, object]
 
 
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """Everything the detector found in one message.
+
+    ``crisis`` is the strongest crisis match, ``request`` a request for a person, and
+    ``denied`` says a clear denial ("I'm not suicidal") covered crisis words that
+    would otherwise have matched.
+    """
+
+    crisis: TriggerMatch | None = None
+    request: TriggerMatch | None = None
+    denied: bool = False
+
+    @property
+    def match(self) -> TriggerMatch | None:
+        """What ``detect`` returns: the crisis, else the request."""
+        return self.crisis or self.request
+
+    def stronger(self, other: Assessment) -> Assessment:
+        """The combination of two assessments of one message (crisis first, by level)."""
+        crisis = self.crisis
+        if other.crisis is not None and (
+            crisis is None or other.crisis.level.rank > crisis.level.rank
+        ):
+            crisis = other.crisis
+        return Assessment(crisis, self.request or other.request, self.denied or other.denied)
+
+
+@dataclass(slots=True)
+class _Hit:
+    rule: TriggerRule
+    reading: str
+    found: str
+    level: RiskLevel = field(default=RiskLevel.NONE)
+
+
 class TriggerSet:
     """Every trigger rule for one locale, ready to match."""
 
@@ -161,35 +186,112 @@ class TriggerSet:
         self,
         rules: Sequence[TriggerRule],
         normaliser: Normaliser,
-        fuzzy: FuzzyWords,
+        speller: Speller,
         negators: re.Pattern[str] | None,
+        safe: Sequence[SafeRule] = (),
     ) -> None:
         self.rules = tuple(rules)
         self.normaliser = normaliser
-        self._fuzzy = fuzzy
+        self._speller = speller
         self._negators = negators
+        self._safe = tuple(safe)
+        self._crisis = tuple(rule for rule in self.rules if rule.kind == "crisis")
+        self._request = tuple(rule for rule in self.rules if rule.kind == "request")
+
+    # ------------------------------------------------------------ readings
 
     def readings(self, text: str) -> list[str]:
         """Every normalised reading of ``text`` that the rules are tried against."""
         result: list[str] = []
         for variant in self.normaliser.variants(text):
-            for reading in (variant, self._fuzzy.correct(variant)):
+            for reading in (variant, self.correct(variant)):
                 if reading not in result:
                     result.append(reading)
         return result
 
+    def correct(self, text: str) -> str:
+        """Normalised ``text`` with misspelt and run-together words read as meant."""
+        return " ".join(self._correct_word(word) for word in text.split())
+
+    def _correct_word(self, word: str) -> str:
+        corrected = self._speller.closest(word)
+        if corrected != word or len(word) < _RUN_TOGETHER_FROM or word in english_words():
+            return corrected
+        pieces = self.normaliser.split_known(word)
+        if pieces is None:
+            return word
+        # A run-together phrase is only worth reading when it is more than one word.
+        return " ".join(self.normaliser.rewrite(p) for p in pieces)
+
+    def words_of(self, token: str) -> list[str]:
+        """The normalised words one typed token stands for (used to quote evidence)."""
+        words: list[str] = []
+        for variant in self.normaliser.variants(token):
+            for reading in (variant, self.correct(variant)):
+                words += reading.split()
+        return words
+
+    # ------------------------------------------------------------ matching
+
     def detect(self, text: str) -> TriggerMatch | None:
+        """The strongest crisis in ``text``, else a request for a person, else None."""
+        return self.assess(text).match
+
+    def assess(self, text: str) -> Assessment:
         readings = self.readings(text)
-        for kind in ("crisis", "request"):
-            for rule in self.rules:
-                if rule.kind != kind:
+        hits: dict[str, _Hit] = {}
+        denied = False
+        for reading in readings:
+            safe: list[Span] = []
+            denials: list[Span] = []
+            for context in self._safe:
+                spans = context.spans(reading)
+                safe += spans
+                if context.rule == _DENIAL:
+                    denials += spans
+            for rule in self._crisis:
+                if rule.rule in hits:
                     continue
-                for reading in readings:
-                    found = rule.find(reading, self._negators)
-                    if found is not None:
-                        priority = Priority.CRISIS if kind == "crisis" else Priority.REQUESTED
-                        return TriggerMatch(rule.kind, priority, rule.rule, found)
+                found = rule.find(reading, None, safe)
+                if found is not None:
+                    hits[rule.rule] = _Hit(rule, reading, found, rule.level)
+                elif denials and rule.find(reading) is not None:
+                    denied = True
+        crisis = self._strongest(list(hits.values()), text)
+        if crisis is not None:
+            return Assessment(crisis=crisis)
+        return Assessment(request=self._request_in(readings, text), denied=denied)
+
+    def _strongest(self, hits: list[_Hit], text: str) -> TriggerMatch | None:
+        if not hits:
+            return None
+        for hit in hits:
+            boost = hit.rule.with_other
+            if boost is not None and len(hits) > 1 and boost.rank > hit.level.rank:
+                hit.level = boost
+        best = max(hits, key=lambda h: h.level.rank)  # the first of the strongest
+        return TriggerMatch(
+            "crisis",
+            Priority.CRISIS,
+            best.rule.rule,
+            self.quote(text, best.found),
+            best.level,
+            best.rule.topic,
+        )
+
+    def _request_in(self, readings: list[str], text: str) -> TriggerMatch | None:
+        for rule in self._request:
+            for reading in readings:
+                found = rule.find(reading, self._negators)
+                if found is not None:
+                    return TriggerMatch("request", Priority.REQUESTED, rule.rule, found)
         return None
+
+    def quote(self, text: str, found: str) -> str:
+        """The words of ``text``, as typed, that the normalised ``found`` came from."""
+        return own_words(text, found, self.words_of)
+
+    # ------------------------------------------------------------ building
 
     @classmethod
     def build(cls, sources: Sequence[TriggerSource], log: ProblemLog) -> TriggerSet:
@@ -200,7 +302,7 @@ class TriggerSet:
         keep: list[str] = []
         negators: list[str] = []
         big_number_from = 10
-        groups: list[tuple[str, TriggerKind, int, object]] = []
+        groups: list[tuple[str, str, int, object, str]] = []
         for source in sources:
             top = Fields(log, source.file, "-", source.data, _TOP_KEYS)
             settings = Fields(log, source.file, "settings", top.mapping("settings"), _SETTINGS_KEYS)
@@ -208,6 +310,7 @@ class TriggerSet:
             fuzzy += settings.texts("fuzzy")
             keep += settings.texts("keep")
             negators += settings.texts("negators")
+            mutations = settings.choice("mutations", ("cy",)) or ""
             for name, target in top.mapping("rewrite").items():
                 if not isinstance(target, str):
                     log.error(source.file, "rewrite", name, "must be text")
@@ -220,23 +323,32 @@ class TriggerSet:
                     log.error(source.file, "words", name, "must be a list of texts")
                 else:
                     lists.setdefault(name, []).extend(entries)
-            groups += [(source.file, "crisis", i, g) for i, g in enumerate(top.tables("crisis"))]
-            groups += [(source.file, "request", i, g) for i, g in enumerate(top.tables("request"))]
+            for kind in ("crisis", "request", "safe"):
+                groups += [
+                    (source.file, kind, i, g, mutations) for i, g in enumerate(top.tables(kind))
+                ]
         vocabulary = _vocabulary(
-            [text for _, _, _, group in groups for text in _phrase_texts(group)],
+            [text for _, _, _, group, _ in groups for text in _phrase_texts(group)],
             [entry for entries in lists.values() for entry in entries],
             [*rewrites, *rewrites.values(), *fuzzy],
         )
         normaliser = Normaliser(rewrites.items(), vocabulary)
         rules: list[TriggerRule] = []
-        for file, kind, index, group in groups:
-            where = f"{kind}[{index}]"
-            rule = _compile_group(kind, where, group, file, lists, normaliser, big_number_from, log)
-            if rule is not None:
-                rules.append(rule)
+        safe: list[SafeRule] = []
+        compiler = _GroupCompiler(lists, normaliser, big_number_from, log)
+        for file, kind, index, group, mutations in groups:
+            compiled = compiler.compile(kind, f"{kind}[{index}]", group, file, mutations)
+            if isinstance(compiled, SafeRule):
+                safe.append(compiled)
+            elif compiled is not None:
+                rules.append(compiled)
         negator_pattern = _compile_negators(negators, normaliser)
-        words = FuzzyWords(fuzzy, keep)
-        return cls(rules, normaliser, words, negator_pattern)
+        speller_words = {normaliser.rewrite(word) for word in vocabulary} | vocabulary
+        speller = Speller(
+            (w for words in speller_words for w in words.split()),
+            keep=(squeeze(fold(word)) for word in keep),
+        )
+        return cls(rules, normaliser, speller, negator_pattern, safe)
 
 
 def _phrase_texts(group: object) -> list[str]:
@@ -265,52 +377,75 @@ def _compile_negators(negators: list[str], normaliser: Normaliser) -> re.Pattern
     return bounded("|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True)))
 
 
-def _compile_group(
-    kind: TriggerKind,
-    where: str,
-    group: object,
-    file: str,
-    lists: dict[str, list[str]],
-    normaliser: Normaliser,
-    big_number_from: int,
-    log: ProblemLog,
-) -> TriggerRule | None:
-    fields = Fields(log, file, where, group, ("rule", "phrases", "exclude"))
-    rule = fields.text("rule", required=True)
-    if rule is not None and not _RULE_ID.match(rule):
-        log.error(file, where, "rule", "rule ids use a-z, 0-9, _ and : only")
-        rule = None
-    phrases = fields.texts("phrases", required=True)
-    exclude = fields.texts("exclude")
-    ok = rule is not None and bool(phrases)
-    sources: dict[str, list[str]] = {"phrases": [], "exclude": []}
-    combos: list[tuple[re.Pattern[str], ...]] = []
-    for key, items in (("phrases", phrases), ("exclude", exclude)):
-        for number, phrase in enumerate(items):
-            try:
-                parts = [
-                    phrase_pattern(
-                        part, lists=lists, normaliser=normaliser, big_number_from=big_number_from
-                    )
-                    for part in phrase.split("&")
-                ]
-            except PhraseError as error:
-                log.error(file, where, f"{key}[{number}]", f"{error} in {phrase!r}")
-                ok = False
-                continue
-            if len(parts) == 1:
-                sources[key].append(parts[0])
-            elif key == "phrases":
-                combos.append(tuple(compile_sources([part]) for part in parts))
-            else:
-                log.error(file, where, f"{key}[{number}]", "'&' cannot be used in exclude")
-                ok = False
-    if not ok or rule is None:
-        return None
-    return TriggerRule(
-        kind,
-        f"{kind}:{rule}",
-        compile_sources(sources["phrases"]) if sources["phrases"] else None,
-        compile_sources(sources["exclude"]) if sources["exclude"] else None,
-        tuple(combos),
-    )
+class _GroupCompiler:
+    """Compiles one ``[[crisis]]``, ``[[request]]`` or ``[[safe]]`` group."""
+
+    def __init__(
+        self,
+        lists: dict[str, list[str]],
+        normaliser: Normaliser,
+        big_number_from: int,
+        log: ProblemLog,
+    ) -> None:
+        self.lists, self.normaliser, self.log = lists, normaliser, log
+        self.big_number_from = big_number_from
+
+    def compile(
+        self, kind: str, where: str, group: object, file: str, mutations: str
+    ) -> TriggerRule | SafeRule | None:
+        log = self.log
+        fields = Fields(log, file, where, group, _GROUP_KEYS[kind])
+        rule = fields.text("rule", required=True)
+        if rule is not None and not _RULE_ID.match(rule):
+            log.error(file, where, "rule", "rule ids use a-z, 0-9, _ and : only")
+            rule = None
+        phrases = fields.texts("phrases", required=True)
+        other_key = "unless" if kind == "safe" else "exclude"
+        others = fields.texts(other_key)
+        level = topic = with_other = None
+        if kind == "crisis":
+            level = fields.choice("level", _LEVELS) or "high"
+            topic = fields.choice("topic", tuple(t.value for t in RiskTopic)) or "suicide"
+            with_other = fields.choice("with_other", _LEVELS)
+        ok = rule is not None and bool(phrases)
+        sources: dict[str, list[str]] = {"phrases": [], other_key: []}
+        combos: list[tuple[re.Pattern[str], ...]] = []
+        for key, items in (("phrases", phrases), (other_key, others)):
+            for number, phrase in enumerate(items):
+                try:
+                    parts = [self._pattern(part, mutations) for part in phrase.split("&")]
+                except PhraseError as error:
+                    log.error(file, where, f"{key}[{number}]", f"{error} in {phrase!r}")
+                    ok = False
+                    continue
+                if len(parts) == 1:
+                    sources[key].append(parts[0])
+                elif key == "phrases" and kind != "safe":
+                    combos.append(tuple(compile_sources([part]) for part in parts))
+                else:
+                    log.error(file, where, f"{key}[{number}]", f"'&' cannot be used in {key}")
+                    ok = False
+        if not ok or rule is None:
+            return None
+        other = compile_sources(sources[other_key]) if sources[other_key] else None
+        if kind == "safe":
+            return SafeRule(rule, compile_sources(sources["phrases"]), other)
+        return TriggerRule(
+            "crisis" if kind == "crisis" else "request",
+            f"{kind}:{rule}",
+            compile_sources(sources["phrases"]) if sources["phrases"] else None,
+            other,
+            tuple(combos),
+            RiskLevel(level) if level else RiskLevel.NONE,
+            RiskTopic(topic) if topic else None,
+            RiskLevel(with_other) if with_other else None,
+        )
+
+    def _pattern(self, phrase: str, mutations: str) -> str:
+        return phrase_pattern(
+            phrase,
+            lists=self.lists,
+            normaliser=self.normaliser,
+            big_number_from=self.big_number_from,
+            mutations=mutations,
+        )

@@ -26,19 +26,67 @@ class Priority(enum.StrEnum):
 TriggerKind: TypeAlias = Literal["crisis", "request"]
 
 
+class RiskLevel(enum.StrEnum):
+    """How close a person in crisis is to harm (docs/safeguarding.md, "Levels").
+
+    ``imminent``: has already acted or is about to, or is in danger from another person
+    now. ``high``: intent, a plan, a method or the means, goodbye behaviour, a past
+    attempt with present intent. ``concern``: thoughts of death or suicide without a
+    plan, self-harm urges or recent self-harm. ``none``: nothing of the kind.
+    """
+
+    NONE = "none"
+    CONCERN = "concern"
+    HIGH = "high"
+    IMMINENT = "imminent"
+
+    @property
+    def rank(self) -> int:
+        """0 for ``none`` up to 3 for ``imminent``: compare levels with this."""
+        return _RISK_RANK[self]
+
+    @classmethod
+    def parse(cls, value: object) -> RiskLevel:
+        """A stored or configured level; anything unknown reads as ``none``."""
+        try:
+            return cls(str(value))
+        except ValueError:
+            return cls.NONE
+
+
+_RISK_RANK = {RiskLevel.NONE: 0, RiskLevel.CONCERN: 1, RiskLevel.HIGH: 2, RiskLevel.IMMINENT: 3}
+
+
+class RiskTopic(enum.StrEnum):
+    """What the danger is, which decides the safety advice the bot gives.
+
+    ``suicide`` and ``self_harm`` are about the writer; ``abuse`` is danger from another
+    person; ``someone_else`` is a writer worried about somebody else.
+    """
+
+    SUICIDE = "suicide"
+    SELF_HARM = "self_harm"
+    ABUSE = "abuse"
+    SOMEONE_ELSE = "someone_else"
+
+
 @dataclass(frozen=True, slots=True)
 class TriggerMatch:
     """What the trigger detector found in a message.
 
-    ``rule`` is the id of the rule that matched (for example ``crisis:method:overdose``),
-    ``matched`` is the normalised piece of text that matched it, so that a counsellor
-    can see at a glance why the session was raised.
+    ``rule`` is the id of the rule that matched (for example ``crisis:method:overdose``);
+    ``matched`` is the piece of the message that matched it, in the person's own words
+    (as they typed it, not the normalised form), so that a counsellor can see at a
+    glance why the session was raised. A crisis match has a ``level`` and a ``topic``;
+    a request has level ``none``.
     """
 
     kind: TriggerKind
     priority: Priority
     rule: str
     matched: str
+    level: RiskLevel = RiskLevel.NONE
+    topic: RiskTopic | None = None
 
 
 # ---------------------------------------------------------------- events (inputs)
@@ -125,12 +173,16 @@ class Escalate:
     """Put the session in the counsellor queue with ``priority``.
 
     ``reason`` is a rule id such as ``crisis:method:overdose``, ``request:typed``,
-    ``request:button`` or ``request:command``; ``matched`` is what triggered it.
+    ``request:button`` or ``request:command``; ``matched`` is what triggered it. A crisis
+    carries its ``level`` and ``topic``; a later, stronger crisis raises a waiting
+    session's level, and nothing lowers it.
     """
 
     priority: Priority
     reason: str
     matched: str
+    level: RiskLevel = RiskLevel.NONE
+    topic: RiskTopic | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,9 +6,10 @@ import re
 
 import pytest
 
+from bot_engine.mutations import welsh_forms
 from bot_engine.normalise import Normaliser, fold, letters_pattern, squeeze, unleet
 from bot_engine.phrases import PhraseError, at_least, compile_phrases, phrase_pattern
-from bot_engine.triggers import FuzzyWords, distance
+from bot_engine.spelling import Speller
 
 
 @pytest.mark.parametrize(
@@ -136,25 +137,35 @@ def test_compile_phrases_needs_a_phrase() -> None:
         compile_phrases([])
 
 
-def test_distance() -> None:
-    assert distance("suicide", "suicide", 1) == 0
-    assert distance("sucide", "suicide", 1) == 1
-    assert distance("suicdie", "suicide", 1) == 1
-    assert distance("paracetomol", "paracetamol", 2) == 1
-    assert distance("kitten", "sitting", 1) == 2
-    assert distance("a", "abcdef", 2) == 3
-
-
-def test_fuzzy_words() -> None:
-    words = FuzzyWords(["suicide", "paracetamol", "noose", "overdose"], keep=["overdone"])
+def test_speller_corrects_unknown_words_towards_the_vocabulary() -> None:
+    words = Speller(["suicide", "paracetamol", "noose", "overdose", "myself"], keep=["overdoes"])
     assert words.correct("thinking about sucide") == "thinking about suicide"
     assert words.correct("parcetamoll") == "paracetamol"
-    assert words.correct("overdone") == "overdone"
-    assert words.correct("nose") == "nose"  # too short to correct
+    assert words.correct("sucidle") == "suicide"  # two slips in a long word
+    assert words.correct("myslef") == "myself"  # letters swapped
     assert words.correct("ovredose") == "overdose"
     assert words.correct("ovredose") == "overdose"  # cached
-    assert words.correct("xuicide") == "xuicide"  # first letter must match
     assert words.correct("123456") == "123456"
+
+
+def test_speller_never_turns_a_real_word_into_a_crisis_word() -> None:
+    words = Speller(["noose", "overdose", "suicide", "hanging", "dies"], keep=["overdoes"])
+    assert words.correct("nose") == "nose"  # an English word stays as it is
+    assert words.correct("overdone") == "overdone"
+    assert words.correct("changing") == "changing"
+    assert words.correct("overdoes") == "overdoes"  # kept by the trigger file
+    assert words.correct("xuicidz") == "xuicidz"  # two slips need the same first letter
+    assert words.correct("dyes") == "dyes"  # short words are never corrected
+
+
+def test_welsh_mutations() -> None:
+    assert welsh_forms("bywyd") == ("bywyd", "fywyd", "mywyd")
+    assert welsh_forms("tabledi") == ("tabledi", "dabledi", "nhabledi", "thabledi")
+    assert welsh_forms("cwnselydd") == ("cwnselydd", "gwnselydd", "nghwnselydd", "chwnselydd")
+    assert welsh_forms("lladd") == ("lladd", "ladd")
+    assert welsh_forms("rhaff") == ("rhaff", "raff")
+    assert welsh_forms("gorddos") == ("gorddos", "orddos", "ngorddos")
+    assert welsh_forms("enw") == ("enw", "henw")
 
 
 def test_a_trigger_set_without_negators() -> None:
@@ -183,7 +194,7 @@ def test_anchors_and_parts_in_any_order() -> None:
     assert log.items == []
     combo = triggers.detect("I'm on the roof and I'm going to jump")
     assert combo is not None
-    assert combo.matched == "jump + roof"
+    assert combo.matched == "roof … jump"  # the person's own words, in their order
     assert triggers.detect("jump around") is None
     assert triggers.detect("End it.") is not None
     assert triggers.detect("I want to end it with him") is None
@@ -212,8 +223,8 @@ def test_built_trigger_sets_are_reused_and_bounded() -> None:
         source = TriggerSource(
             "t.toml", {"crisis": [{"rule": "r", "phrases": [f"word{number}"]}, 1]}
         )
-        sets.append(detection.build_trigger_sets({}, {"en": source}, set(), log)["en"])
-        again = detection.build_trigger_sets({}, {"en": source}, set(), log)["en"]
+        sets.append(detection.build_trigger_sets({}, {"en": source}, set(), log)["en"].primary)
+        again = detection.build_trigger_sets({}, {"en": source}, set(), log)["en"].primary
         assert again is sets[-1]
     assert len(detection._BUILT) <= detection._BUILT_LIMIT
     assert "t.toml:crisis[1]:-: must be a table of keys and values" in [str(p) for p in log.items]
