@@ -45,6 +45,7 @@ class QueueRowOut(msgspec.Struct):
     front: bool
     preview: str
     person_away: bool
+    risk: str = "none"  # bot_engine.RiskLevel of a crisis: imminent, high or concern
 
 
 class MineOut(msgspec.Struct):

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot_engine import detect
 from gateway.actions.messages import TranscriptLine
 from gateway.types import SenderKind
 
@@ -37,20 +36,18 @@ def speaker(line: TranscriptLine) -> str:
     return "System"
 
 
-def split_trigger(text: str, matched: str | None, locale: str) -> tuple[str, str, str]:
-    """``text`` cut around the phrase that escalated the chat, if this line holds it.
+def split_trigger(text: str, matched: str | None, locale: str = "en") -> tuple[str, str, str]:
+    """``text`` cut around the words that escalated the chat, if this line holds them.
 
-    The phrase is found as written when it can be; when the rules matched a
-    normalised form ("cant" read as "can not"), the whole line is the trigger.
+    ``matched`` is the person's own words as the detector quoted them; a combination
+    ("roof … jump") is found by its first part.
     """
-    if matched:
-        start = text.lower().find(matched.lower())
+    for part in (matched or "").split(" \u2026 ")[:1]:
+        part = part.strip()
+        start = text.lower().find(part.lower()) if part else -1
         if start >= 0:
-            end = start + len(matched)
+            end = start + len(part)
             return text[:start], text[start:end], text[end:]
-        found = detect(text, locale)
-        if found is not None and found.matched == matched:
-            return "", text, ""
     return text, "", ""
 
 

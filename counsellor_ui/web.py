@@ -13,7 +13,7 @@ from starlette.templating import Jinja2Templates
 
 from counsellor_ui.auth import PageError
 from counsellor_ui.timefmt import clock_time, duration, local_time, waiting_for
-from counsellor_ui.wording import describe_reason
+from counsellor_ui.wording import describe_reason, queue_label
 from gateway.types import Priority
 
 HERE = Path(__file__).parent
@@ -24,6 +24,7 @@ templates.env.filters["duration"] = duration
 templates.env.filters["local_time"] = local_time
 templates.env.globals["Priority"] = Priority
 templates.env.globals["describe_reason"] = describe_reason
+templates.env.globals["queue_label"] = queue_label
 
 # Scripts and styles come only from this app; nothing may frame the workspace.
 CONTENT_SECURITY_POLICY = (

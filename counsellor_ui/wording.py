@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from gateway.types import Priority
+
 _HOW = {
     "typed": "asked in their own words",
     "command": "typed a command",
@@ -9,20 +11,42 @@ _HOW = {
 }
 
 
-def describe_reason(reason: str | None, matched: str | None) -> str:
-    """Why a chat is in the queue: "crisis words (suicide): “end my life”" and the like.
+_TOPICS = {
+    "suicide": "suicide",
+    "self_harm": "self-harm",
+    "abuse": "danger from another person",
+    "someone_else": "worried about someone else",
+}
+_LEVELS = {
+    "imminent": "crisis: imminent",
+    "high": "crisis: high risk",
+    "concern": "crisis: concern",
+}
+
+
+def queue_label(priority: Priority, risk_level: str | None) -> str:
+    """The badge of a waiting or live chat: "crisis: imminent", "asked for a person"."""
+    if priority == Priority.CRISIS and risk_level in _LEVELS:
+        return _LEVELS[risk_level]
+    return priority.label
+
+
+def describe_reason(reason: str | None, matched: str | None, topic: str | None = None) -> str:
+    """Why a chat is in the queue: "suicide (end it): “end it all tonight”" and the like.
 
     Escalation reasons are ``crisis:<rule>`` or ``request:<how>`` (see the bot
-    engine); a button's value is an identifier, so it is never quoted.
+    engine); a button's value is an identifier, so it is never quoted. ``matched`` is
+    what the person wrote, in their own words.
     """
     if not reason:
         return ""
     kind, _, how = reason.partition(":")
     if kind == "crisis":
-        if how in _HOW or not how:
-            text = "crisis"
+        rule = "" if how in _HOW or not how else how.replace(":", ", ").replace("_", " ")
+        if topic in _TOPICS:
+            text = _TOPICS[topic] + (f" ({rule})" if rule else "")
         else:
-            text = "crisis words (" + how.replace(":", ", ").replace("_", " ") + ")"
+            text = f"crisis words ({rule})" if rule else "crisis"
     else:
         text = _HOW.get(how, "asked for a person")
     if matched and how != "button":

@@ -24,7 +24,7 @@ from starlette.websockets import WebSocket
 
 from counsellor_ui import frames as f
 from counsellor_ui.auth import runtime_of, session_id_of, signed_in
-from counsellor_ui.wording import describe_reason
+from counsellor_ui.wording import describe_reason, queue_label
 from gateway.actions.activity import signal_typing
 from gateway.actions.messages import NotYourSession, TranscriptLine, post_counsellor_message
 from gateway.actions.presence import SessionPulse
@@ -123,14 +123,15 @@ def queue_rows_out(snapshot: QueueSnapshot) -> list[f.QueueRowOut]:
                 session_id=r.session_id,
                 position=r.position,
                 priority=r.priority.name.lower(),
-                priority_label=r.priority.label,
-                why=describe_reason(r.reason, r.matched),
+                priority_label=queue_label(r.priority, r.risk_level),
+                why=describe_reason(r.reason, r.matched, r.risk_topic),
                 mood=r.mood,
                 locale=r.locale,
                 queued_at=r.queued_at.isoformat(),
                 front=r.front,
                 preview=r.preview,
                 person_away=r.person_away,
+                risk=r.risk_level,
             )
             for r in snapshot.rows
         ]
@@ -304,7 +305,7 @@ class CounsellorConnection(LiveMember):
                     f.MineOut(
                         session_id=c.session_id,
                         priority=c.priority.name.lower(),
-                        priority_label=c.priority.label,
+                        priority_label=queue_label(c.priority, c.risk_level),
                         mood=c.mood,
                         person_waiting=c.person_waiting,
                     )

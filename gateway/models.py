@@ -106,6 +106,10 @@ class ChatSession(Base):
     queue_front: Mapped[bool] = mapped_column(Boolean, default=False)
     escalation_reason: Mapped[str | None] = mapped_column(String(120), nullable=True)
     escalation_match: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # The strongest crisis the detector found (bot_engine.RiskLevel and RiskTopic): it
+    # orders crisis sessions in the queue and is never lowered while the person waits.
+    risk_level: Mapped[str] = mapped_column(String(16), default="none", server_default="none")
+    risk_topic: Mapped[str | None] = mapped_column(String(16), nullable=True)
     locale: Mapped[str] = mapped_column(String(16), default="en")
     mood: Mapped[str | None] = mapped_column(String(40), nullable=True)
     bot_state: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)

@@ -2,9 +2,11 @@
 
 Rule (docs/architecture.md, "Queue order"):
 
-1. A session someone released or who lost their counsellor goes to the front.
-2. Then crisis sessions, oldest first. Crisis always comes before the rest.
-3. Then everyone else by effective priority, oldest first. A session that is
+1. A person in imminent danger comes first, whatever else is waiting.
+2. Then a session someone released or who lost their counsellor.
+3. Then crisis sessions by risk level (high, then concern), oldest first within a
+   level. Crisis always comes before the rest.
+4. Then everyone else by effective priority, oldest first. A session that is
    not a crisis gains one priority level for every ``ageing_s`` it has
    waited, up to "asked for a person", so nobody is starved by later
    arrivals, and no ageing ever overtakes a crisis.
@@ -18,6 +20,8 @@ from datetime import datetime
 
 from gateway.types import Priority
 
+IMMINENT_RANK = 3
+
 
 @dataclass(frozen=True)
 class QueueEntry:
@@ -25,6 +29,8 @@ class QueueEntry:
     priority: Priority
     queued_at: datetime
     front: bool = False
+    # bot_engine.RiskLevel.rank: 3 imminent, 2 high, 1 concern, 0 none
+    risk_rank: int = 0
 
 
 def effective_priority(entry: QueueEntry, now: datetime, ageing_s: float) -> int:
@@ -40,8 +46,10 @@ def order_queue(entries: Iterable[QueueEntry], now: datetime, ageing_s: float) -
     return sorted(
         entries,
         key=lambda e: (
+            e.risk_rank < IMMINENT_RANK,
             not e.front,
             -effective_priority(e, now, ageing_s),
+            -e.risk_rank,
             e.queued_at,
             e.session_id,
         ),

@@ -59,6 +59,7 @@
       var prio = tr.querySelector(".prio");
       prio.textContent = row.priority_label;
       prio.classList.add("p-" + row.priority);
+      if (row.risk && row.risk !== "none") prio.classList.add("risk-" + row.risk);
       tr.querySelector(".front").hidden = !row.front;
       tr.querySelector(".away").hidden = !row.person_away;
       tr.querySelector(".why").textContent = row.why;

@@ -16,6 +16,7 @@ from bot_engine import (
     End,
     Escalate,
     Reply,
+    RiskLevel,
     ScheduleCheckin,
     TimerFired,
 )
@@ -41,6 +42,13 @@ class BotTurn:
 
 def _priority(name: str) -> Priority:
     return Priority.CRISIS if name == "crisis" else Priority.REQUESTED
+
+
+def _level(output: Escalate) -> RiskLevel:
+    """A crisis without a level (a script's own ``escalate = "crisis"`` node) is high."""
+    if output.priority.value == "crisis" and output.level == RiskLevel.NONE:
+        return RiskLevel.HIGH
+    return output.level
 
 
 async def run_bot(svc: Services, *, session_id: int, event: BotInput) -> BotTurn:
@@ -97,6 +105,8 @@ async def bot_step(
                 priority=_priority(output.priority.value),
                 reason=output.reason,
                 matched=output.matched,
+                level=_level(output),
+                topic=output.topic,
             )
         elif isinstance(output, ScheduleCheckin):
             chat.checkin_at = output.at

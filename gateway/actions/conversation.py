@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from bot_engine import SessionEvent, UserMessage
 from gateway.actions.bot import BotTurn, bot_step
 from gateway.actions.messages import SessionClosed, seq_of_client_id
-from gateway.actions.queue import escalate
+from gateway.actions.queue import escalate_for
 from gateway.actions.records import (
     append_if_state,
     append_live_fast,
@@ -23,7 +23,7 @@ from gateway.actions.records import (
 )
 from gateway.actions.sessions import SessionView, add_session
 from gateway.services import Services, Transaction
-from gateway.types import Priority, SenderKind, SessionState
+from gateway.types import SenderKind, SessionState
 
 
 @dataclass(frozen=True)
@@ -123,7 +123,7 @@ async def _crisis_while_waiting(
     match = svc.bot.detect(text, locale)
     if match is not None and match.kind == "crisis":
         chat = await lock_session(tx, session_id)
-        await escalate(tx, chat, priority=Priority.CRISIS, reason=match.rule, matched=match.matched)
+        await escalate_for(tx, chat, match)
 
 
 async def state_of(tx: Transaction, session_id: int) -> SessionState:

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot_engine import RiskLevel, RiskTopic, TriggerMatch
 from gateway.actions.records import add_system_message, lock_session, set_state
 from gateway.events import QUEUE_CHANNEL, QueueChanged
 from gateway.models import ChatSession, Staff
@@ -17,9 +18,20 @@ from gateway.types import Priority, SessionState
 
 
 async def escalate(
-    tx: Transaction, chat: ChatSession, *, priority: Priority, reason: str, matched: str = ""
+    tx: Transaction,
+    chat: ChatSession,
+    *,
+    priority: Priority,
+    reason: str,
+    matched: str = "",
+    level: RiskLevel = RiskLevel.NONE,
+    topic: RiskTopic | None = None,
 ) -> bool:
-    """Put a bot session in the queue, or raise a queued one's priority. True if changed."""
+    """Put a bot session in the queue, or raise a waiting one. True if anything changed.
+
+    A waiting session's priority and risk level only ever go up: a later message that
+    reads as less urgent never lowers them (docs/safeguarding.md, "Levels").
+    """
     state = SessionState(chat.state)
     if state == SessionState.BOT:
         await set_state(
@@ -29,25 +41,45 @@ async def escalate(
             priority=int(priority),
             escalation_reason=reason[:120],
             escalation_match=matched[:200] or None,
+            risk_level=level.value,
+            risk_topic=topic.value if topic else None,
             queued_at=tx.now,
             queue_front=False,
             checkin_at=None,
         )
-    elif state == SessionState.QUEUED and priority > chat.priority:
-        chat.priority = int(priority)
+    elif state == SessionState.QUEUED and (
+        priority > chat.priority or level.rank > RiskLevel.parse(chat.risk_level).rank
+    ):
+        chat.priority = max(int(priority), chat.priority)
         chat.escalation_reason = reason[:120]
         chat.escalation_match = matched[:200] or None
+        if level.rank > RiskLevel.parse(chat.risk_level).rank:
+            chat.risk_level = level.value
+            chat.risk_topic = topic.value if topic else chat.risk_topic
     else:
         return False
     tx.publish_after_commit(QUEUE_CHANNEL, QueueChanged(session_id=chat.id, reason="escalated"))
     return True
 
 
-async def raise_priority(svc: Services, *, session_id: int, reason: str, matched: str) -> bool:
+async def raise_risk(svc: Services, *, session_id: int, match: TriggerMatch) -> bool:
     """A waiting person wrote something that matches a crisis trigger: move them up."""
     async with svc.transaction() as tx:
         chat = await lock_session(tx, session_id)
-        return await escalate(tx, chat, priority=Priority.CRISIS, reason=reason, matched=matched)
+        return await escalate_for(tx, chat, match)
+
+
+async def escalate_for(tx: Transaction, chat: ChatSession, match: TriggerMatch) -> bool:
+    """``escalate`` with what the detector found in a crisis message."""
+    return await escalate(
+        tx,
+        chat,
+        priority=Priority.CRISIS,
+        reason=match.rule,
+        matched=match.matched,
+        level=match.level if match.level != RiskLevel.NONE else RiskLevel.HIGH,
+        topic=match.topic,
+    )
 
 
 async def counsellors_available(session: AsyncSession, now: datetime, fresh_s: float) -> int:
@@ -72,9 +104,15 @@ async def _queued(session: AsyncSession) -> list[ChatSession]:
     return list(result.scalars())
 
 
-def _entry(chat: ChatSession) -> QueueEntry:
-    assert chat.queued_at is not None
-    return QueueEntry(chat.id, Priority(chat.priority), chat.queued_at, chat.queue_front)
+def queue_entry(chat: ChatSession) -> QueueEntry:
+    """A waiting session as the queue order sees it."""
+    return QueueEntry(
+        chat.id,
+        Priority(chat.priority),
+        chat.queued_at or chat.created_at,
+        chat.queue_front,
+        RiskLevel.parse(chat.risk_level).rank,
+    )
 
 
 async def ordered_queue(svc: Services) -> list[ChatSession]:
@@ -82,7 +120,9 @@ async def ordered_queue(svc: Services) -> list[ChatSession]:
     now = svc.clock()
     async with svc.read() as session:
         chats = {c.id: c for c in await _queued(session)}
-    ordered = order_queue((_entry(c) for c in chats.values()), now, svc.settings.queue_ageing_s)
+    ordered = order_queue(
+        (queue_entry(c) for c in chats.values()), now, svc.settings.queue_ageing_s
+    )
     return [chats[e.session_id] for e in ordered]
 
 

@@ -15,11 +15,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
-from gateway.actions.queue import counsellors_available
+from gateway.actions.queue import counsellors_available, queue_entry
 from gateway.actions.workspace import MyChat, QueueRow, person_seems_gone, previews_of
 from gateway.broker.base import LocalNotice
 from gateway.models import ChatSession, Message
-from gateway.queue_order import QueueEntry, estimate_wait_s, order_queue
+from gateway.queue_order import estimate_wait_s, order_queue
 from gateway.services import Services
 from gateway.types import Priority, SenderKind, SessionState
 
@@ -98,10 +98,7 @@ async def queue_snapshot(svc: Services, *, staff_ids: Collection[int] = ()) -> Q
                 ).all()
             ]
     by_id = {c.id: c for c in queued}
-    entries = (
-        QueueEntry(c.id, Priority(c.priority), c.queued_at or c.created_at, c.queue_front)
-        for c in queued
-    )
+    entries = (queue_entry(c) for c in queued)
     ordered = [by_id[e.session_id] for e in order_queue(entries, now, svc.settings.queue_ageing_s)]
     rows = [
         QueueRow(
@@ -110,6 +107,8 @@ async def queue_snapshot(svc: Services, *, staff_ids: Collection[int] = ()) -> Q
             priority=Priority(chat.priority),
             reason=chat.escalation_reason,
             matched=chat.escalation_match,
+            risk_level=chat.risk_level,
+            risk_topic=chat.risk_topic,
             mood=chat.mood,
             locale=chat.locale,
             queued_at=chat.queued_at or chat.created_at,
@@ -127,6 +126,7 @@ async def queue_snapshot(svc: Services, *, staff_ids: Collection[int] = ()) -> Q
                 session_id=chat.id,
                 priority=Priority(chat.priority),
                 mood=chat.mood,
+                risk_level=chat.risk_level,
                 claimed_at=chat.claimed_at,
                 person_waiting=sender == SenderKind.USER.value,
             )

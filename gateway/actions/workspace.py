@@ -53,6 +53,8 @@ class QueueRow:
     priority: Priority
     reason: str | None
     matched: str | None
+    risk_level: str
+    risk_topic: str | None
     mood: str | None
     locale: str
     queued_at: datetime
@@ -68,6 +70,7 @@ class MyChat:
     session_id: int
     priority: Priority
     mood: str | None
+    risk_level: str
     claimed_at: datetime | None
     person_waiting: bool  # the last message is the person's: they are waiting for a reply
 

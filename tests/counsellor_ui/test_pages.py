@@ -132,6 +132,9 @@ async def test_the_conversation_marks_the_bot_and_trigger_and_only_the_owner_rea
     )
     dashboard = await sam.get("/counsellor/")
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in dashboard.text
+    # The level and the person's own words that led to it.
+    assert re.search(r'class="badge p-crisis risk-(high|imminent)">crisis: ', dashboard.text)
+    assert "suicide (" in dashboard.text and "\u201cend my life\u201d" in dashboard.text
     assert "<script>alert(1)" not in dashboard.text
 
     await sam.post(f"/counsellor/sessions/{person.id}/claim")

@@ -22,7 +22,7 @@ def test_the_bot_phase_and_the_hand_overs_are_headed() -> None:
         line(5, SenderKind.SYSTEM, "Sam has passed you back to the automatic helper."),
         line(6, SenderKind.BOT, "Welcome back."),
     ]
-    shown = shown_transcript(lines, "can not go on")
+    shown = shown_transcript(lines, "can't go on")
     assert [s.phase for s in shown] == [
         "With the bot (automatic)",
         None,
@@ -39,8 +39,8 @@ def test_the_bot_phase_and_the_hand_overs_are_headed() -> None:
         "System",
         "Bot (automatic)",
     ]
-    # The rules matched a normalised form, so the whole line is the trigger.
-    assert (shown[1].before, shown[1].trigger, shown[1].after) == ("", "I can't go on", "")
+    # The detector quotes the person's own words, which are found as written.
+    assert (shown[1].before, shown[1].trigger, shown[1].after) == ("I ", "can't go on", "")
     assert all(not s.trigger for s in shown if s.seq != 2)
 
 
@@ -52,3 +52,9 @@ def test_the_trigger_is_cut_out_as_written() -> None:
     )
     assert split_trigger("a quiet day", "end my life", "en") == ("a quiet day", "", "")
     assert split_trigger("anything", None, "en") == ("anything", "", "")
+    # A combination is found by its first part, in the person's order.
+    assert split_trigger("on the roof, going to jump", "roof \u2026 jump") == (
+        "on the ",
+        "roof",
+        ", going to jump",
+    )

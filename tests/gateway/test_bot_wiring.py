@@ -143,3 +143,26 @@ async def test_a_crisis_as_the_first_message_queues_at_the_highest_priority(svc:
         assert row is not None
         assert (row.state, row.priority) == ("queued", int(Priority.CRISIS))
         assert row.escalation_reason and row.escalation_reason.startswith("crisis")
+
+
+async def test_a_crisis_stores_its_level_topic_and_the_persons_own_words(svc: Services) -> None:
+    chat = await make_session(svc)
+    await run_bot(svc, session_id=chat.id, event=SessionEvent(kind="started"))
+    await run_bot(svc, session_id=chat.id, event=UserMessage(text="I've taken 40 PARACETAMOL!!"))
+    async with svc.read() as session:
+        row = await session.get(ChatSession, chat.id)
+        assert row is not None
+        assert row.state == "queued" and row.risk_level in ("high", "imminent")
+        assert row.risk_topic == "suicide"
+        assert row.escalation_match and "PARACETAMOL" in row.escalation_match
+
+
+async def test_a_welsh_crisis_is_recognised_in_an_english_session(svc: Services) -> None:
+    chat = await make_session(svc, locale="en")
+    await run_bot(svc, session_id=chat.id, event=SessionEvent(kind="started"))
+    await run_bot(svc, session_id=chat.id, event=UserMessage(text="dw i eisiau lladd fy hun"))
+    async with svc.read() as session:
+        row = await session.get(ChatSession, chat.id)
+        assert row is not None
+        assert (row.state, row.priority) == ("queued", int(Priority.CRISIS))
+        assert row.escalation_match == "lladd fy hun"

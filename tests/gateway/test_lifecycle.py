@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import pytest
 
+from bot_engine import Priority as BotPriority
+from bot_engine import RiskLevel, TriggerMatch
 from gateway.actions.handover import hand_back_to_bot, transfer_session
 from gateway.actions.messages import NotYourSession, post_counsellor_message
 from gateway.actions.queue import (
     claim_session,
     ordered_queue,
-    raise_priority,
+    raise_risk,
     release_session,
 )
 from gateway.actions.sessions import leave_session
@@ -216,6 +218,30 @@ async def test_a_crisis_while_waiting_raises_priority_and_the_clock_ages_others(
     assert [c.id for c in await ordered_queue(svc)] == [later.id, other.id]
     clock.advance(svc.settings.queue_ageing_s + 1)
     assert [c.id for c in await ordered_queue(svc)] == [other.id, later.id]
-    assert await raise_priority(svc, session_id=later.id, reason="crisis:typed", matched="x")
+    found = TriggerMatch("crisis", BotPriority.CRISIS, "crisis:suicide", "x", RiskLevel.CONCERN)
+    assert await raise_risk(svc, session_id=later.id, match=found)
     assert [c.id for c in await ordered_queue(svc)] == [later.id, other.id]
     assert (await chat_row(svc, later.id)).priority == Priority.CRISIS
+
+
+async def test_a_waiting_sessions_risk_level_only_goes_up(svc: Services) -> None:
+    waiting = await make_queued_session(svc, priority=Priority.REQUESTED)
+    concern = TriggerMatch(
+        "crisis", BotPriority.CRISIS, "crisis:self_harm", "scratched", RiskLevel.CONCERN
+    )
+    imminent = TriggerMatch(
+        "crisis", BotPriority.CRISIS, "crisis:acting_now", "took them all", RiskLevel.IMMINENT
+    )
+    assert await raise_risk(svc, session_id=waiting.id, match=concern)
+    row = await chat_row(svc, waiting.id)
+    assert (row.priority, row.risk_level, row.escalation_match) == (
+        Priority.CRISIS,
+        "concern",
+        "scratched",
+    )
+    assert await raise_risk(svc, session_id=waiting.id, match=imminent)
+    assert (await chat_row(svc, waiting.id)).risk_level == "imminent"
+    # A later, milder message never lowers the level, nor replaces the evidence.
+    assert not await raise_risk(svc, session_id=waiting.id, match=concern)
+    row = await chat_row(svc, waiting.id)
+    assert (row.risk_level, row.escalation_match) == ("imminent", "took them all")

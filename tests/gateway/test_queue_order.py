@@ -84,3 +84,41 @@ def test_within_a_priority_the_longest_waiting_goes_first(entries: list[QueueEnt
     ordered = [e for e in order_queue(entries, NOW, AGEING) if not e.front]
     crisis = [e.queued_at for e in ordered if e.priority == Priority.CRISIS]
     assert crisis == sorted(crisis)
+
+
+def risky(sid: int, rank: int, minutes_ago: float, front: bool = False) -> QueueEntry:
+    return QueueEntry(sid, Priority.CRISIS, NOW - timedelta(minutes=minutes_ago), front, rank)
+
+
+def test_crisis_sessions_by_level_then_by_wait() -> None:
+    entries = [
+        risky(1, 1, 30),  # concern, waiting longest
+        risky(2, 2, 5),  # high
+        risky(3, 3, 0.1),  # imminent, just arrived
+        risky(4, 2, 10),  # high, waiting longer
+        entry(5, Priority.REQUESTED, 60),
+    ]
+    assert [e.session_id for e in order_queue(entries, NOW, AGEING)] == [3, 4, 2, 1, 5]
+
+
+def test_nothing_overtakes_imminent_not_even_a_released_session() -> None:
+    entries = [risky(1, 2, 30, front=True), risky(2, 3, 0), entry(3, Priority.REQUESTED, 1, True)]
+    assert [e.session_id for e in order_queue(entries, NOW, AGEING)] == [2, 1, 3]
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 3), st.floats(0, 600), st.booleans()), min_size=1, max_size=12
+    )
+)
+@settings(max_examples=200, deadline=None)
+def test_every_imminent_session_comes_before_everything_else(
+    rows: list[tuple[int, float, bool]],
+) -> None:
+    entries = [
+        risky(i, rank, minutes, front) if rank else entry(i, Priority.REQUESTED, minutes, front)
+        for i, (rank, minutes, front) in enumerate(rows)
+    ]
+    ranks = [e.risk_rank for e in order_queue(entries, NOW, AGEING)]
+    imminent = ranks.count(3)
+    assert ranks[:imminent] == [3] * imminent
