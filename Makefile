@@ -28,11 +28,11 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 NPM := $(shell command -v npm 2>/dev/null)
 NODE_LOCK := $(wildcard package-lock.json)
 
-.PHONY: help venv install node-deps run test lint bench clean
+.PHONY: help venv install node-deps run test eval lint bench clean
 
 help:
 	@echo "make run     install and start the demo on http://127.0.0.1:8000"
-	@echo "make test    install and run the test suite"
+	@echo "make test    install and run the test suite, then the detection corpus (make eval)"
 	@echo "make lint    ruff check and mypy"
 	@echo "make bench   run the benchmarks in bench/"
 	@echo "make clean   remove .venv, node_modules and caches (data/ is kept)"
@@ -79,6 +79,19 @@ run: $(INSTALL_STAMP)
 
 test: $(INSTALL_STAMP) node-deps
 	$(BIN)/pytest $(PYTEST_ARGS)
+	@$(MAKE) eval
+
+# Crisis detection against the labelled corpus (tests/corpus, docs/safeguarding.md).
+# The training part must keep its floor; the held-out part is measured and has a floor
+# set below what it measured, so that a change that loses generalisation fails too.
+EVAL_TRAIN_FLOOR ?= 0.98
+EVAL_HELDOUT_FLOOR ?= 0.90
+EVAL_FALSE_CEILING ?= 0.05
+eval: $(INSTALL_STAMP)
+	@echo "== crisis detection, training part =="
+	@$(BIN)/haven bot eval --quiet --min-recall $(EVAL_TRAIN_FLOOR) --max-false $(EVAL_FALSE_CEILING) tests/corpus/*.train.tsv
+	@echo "== crisis detection, held-out part =="
+	@$(BIN)/haven bot eval --quiet --min-recall $(EVAL_HELDOUT_FLOOR) --max-false $(EVAL_FALSE_CEILING) tests/corpus/*.heldout.tsv
 
 lint: $(INSTALL_STAMP)
 	$(BIN)/ruff check .

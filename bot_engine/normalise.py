@@ -86,6 +86,8 @@ def _emoji_word(chars: str, data: Mapping[str, object]) -> str:
 
 def fold(text: str) -> str:
     """Lower-case ASCII with emoji as words, look-alikes mapped and accents dropped."""
+    if text.isascii():  # nothing to map: no emoji, look-alikes or accents in ASCII
+        return _APOSTROPHES.sub("", text.lower())
     text = unicodedata.normalize("NFKC", text).translate(_INVISIBLE)
     text = emoji.replace_emoji(text, replace=_emoji_word)
     text = text.translate(_LOOK_ALIKES)
@@ -196,7 +198,7 @@ class Normaliser:
     def __init__(
         self, rewrites: Iterable[tuple[str, str]] = (), vocabulary: Iterable[str] = ()
     ) -> None:
-        compiled: list[tuple[int, re.Pattern[str], str]] = []
+        compiled: list[tuple[int, re.Pattern[str], str, str]] = []
         for source, target in rewrites:
             words = squeeze(unleet(fold(source))).split()
             if not words:
@@ -206,9 +208,15 @@ class Normaliser:
                 letters_pattern(w, inner_spaces=False) if len(w) > 2 else re.escape(w)
                 for w in words
             )
-            compiled.append((len(source), bounded(pattern), squeeze(fold(target))))
+            key = " ".join(words)
+            compiled.append((len(source), bounded(pattern), squeeze(fold(target)), key))
         compiled.sort(key=lambda item: -item[0])
-        self._rewrites = [(pattern, target) for _, pattern, target in compiled]
+        # Each rewrite with the first two letters of its source (doubled letters made
+        # single): a text without them cannot match, so the pattern is not tried.
+        self._rewrites = [
+            (_single_letters(pattern_source)[:2], pattern, target)
+            for _, pattern, target, pattern_source in compiled
+        ]
         # Keyed with doubled letters made single, so "k i i l l" still finds "kill".
         self._vocabulary = {_single_letters(word): word for word in sorted(vocabulary)}
         self._longest = max((len(word) for word in self._vocabulary), default=0)
@@ -224,8 +232,9 @@ class Normaliser:
         return "".join(pieces)
 
     def _rewrite(self, text: str) -> str:
-        for pattern, target in self._rewrites:
-            text = pattern.sub(target, text)
+        for key, pattern, target in self._rewrites:
+            if key in text:
+                text = pattern.sub(target, text)
         return text
 
     def segment(self, letters: str) -> str:
