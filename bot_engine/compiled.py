@@ -18,6 +18,7 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from bot_engine.contacts import ContactLinks, digits_of, links_of
 from bot_engine.detection import Detector
 from bot_engine.files import BASE_LOCALE
 from bot_engine.normalise import Normaliser
@@ -96,6 +97,21 @@ def locale_directory(script: Script, locale: str) -> tuple[Resource, ...]:
     return base.directory if base is not None else ()
 
 
+def locale_contacts(script: Script, locale: str, variables: Mapping[str, str]) -> ContactLinks:
+    """The tap-to-call and tap-to-text links of ``locale``: its own contacts, then the
+    English ones for numbers it does not declare (their labels stay in English)."""
+
+    def fill(text: str) -> str:
+        return substitute(text, variables)
+
+    found = []
+    for name in (locale, BASE_LOCALE):
+        resources = script.resources.get(name)
+        for contact in resources.contacts if resources is not None else ():
+            found.append((digits_of(fill(contact.number)), links_of(contact, fill)))
+    return ContactLinks(found)
+
+
 # ---------------------------------------------------------------- rules
 
 
@@ -169,6 +185,7 @@ class LocaleScript:
             f"{entry.name}: {substitute(entry.contact, variables)}"
             for entry in locale_directory(script, locale)
         )
+        self.links = locale_contacts(script, locale, variables)
 
     def _compile(self, rules: tuple[Rule, ...]) -> tuple[Matcher, ...]:
         matchers = []

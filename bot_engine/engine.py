@@ -21,11 +21,12 @@ from pathlib import Path
 
 from bot_engine.compiled import LocaleScript, lowered
 from bot_engine.config import DEFAULT_CONFIG, EngineConfig
+from bot_engine.contacts import ContactLink
 from bot_engine.detection import base_locale
 from bot_engine.files import BASE_LOCALE
 from bot_engine.loader import read_script_set
 from bot_engine.problems import ProblemLog, ScriptError
-from bot_engine.script import Script
+from bot_engine.script import ENDING_SPECIALS, Script
 from bot_engine.state import ConversationState
 from bot_engine.turn import Turn
 from bot_engine.types import (
@@ -105,6 +106,11 @@ class BotEngine:
     def node_ids(self) -> tuple[str, ...]:
         return tuple(self.script.nodes)
 
+    @property
+    def notice_nodes(self) -> tuple[str, ...]:
+        """Nodes the gateway shows as notices when a chat ends (``notice``), not steps."""
+        return tuple(self.script.specials[k] for k in ENDING_SPECIALS if k in self.script.specials)
+
     def locale_for(self, locale: str) -> str:
         """The supported locale closest to ``locale`` (``cy-GB`` -> ``cy``), else English."""
         code = base_locale(locale)
@@ -117,6 +123,44 @@ class BotEngine:
     def helplines(self, locale: str = BASE_LOCALE) -> tuple[str, ...]:
         """The resource directory as lines ("Samaritans: call 116 123, ..."), for waiting people."""
         return self._views[self.locale_for(locale)].helplines
+
+    def links(self, text: str, locale: str = BASE_LOCALE) -> tuple[ContactLink, ...]:
+        """Tap-to-call and tap-to-text links for every declared number in ``text``.
+
+        Pure and cheap (one regular expression), so a client's message frame can carry
+        them whenever it is built, also for history resent on resume.
+        """
+        return self._views[self.locale_for(locale)].links.find(text)
+
+    def notice(self, name: str, locale: str = BASE_LOCALE) -> str:
+        """The words of a notice node (``ended_by_counsellor``, ``person_left``,
+        ``timed_out``) in ``locale``, its messages one paragraph each; empty when the
+        script has none."""
+        node = self.script.specials.get(name)
+        if node is None:
+            return ""
+        return "\n\n".join(self._views[self.locale_for(locale)].texts[node])
+
+    def crisis_step(
+        self,
+        state: ConversationState,
+        match: TriggerMatch,
+        now: datetime,
+        context: Context = NO_CONTEXT,
+    ) -> StepResult:
+        """The step for a message the detector found to be the crisis ``match``.
+
+        The same as ``step`` for such a message; for transcripts and tools that try a
+        reply for a given level and topic without writing a message that triggers it.
+        """
+        locale = self.locale_for(state.locale)
+        if state.phase != "bot":
+            return StepResult(state, ())
+        state = state.evolve(locale=locale)
+        turn = Turn(self.script, self._views[locale], state, context, self.config)
+        turn.crisis(match)
+        new_state, outputs = turn.finish(now)
+        return StepResult(new_state, outputs, tuple(turn.visited))
 
     def new_state(self, locale: str) -> ConversationState:
         """The state of a conversation that has not started (send ``started`` next)."""

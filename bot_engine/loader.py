@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import cast
 
 from bot_engine.detection import Detector, build_trigger_sets, packaged_trigger_sources
 from bot_engine.files import BASE_LOCALE, DEFAULT_SCRIPT_DIR, ScriptFiles, read_script_dir
 from bot_engine.problems import Fields, ProblemLog
 from bot_engine.script import (
     OPTIONAL_SPECIAL_NODES,
+    ROUTES,
     SPECIAL_NODES,
     Choice,
+    Contact,
     Node,
     Resource,
     Resources,
+    Route,
     Rule,
     Script,
     Translation,
@@ -83,7 +87,7 @@ def _node(log: ProblemLog, file: str, index: int, item: object) -> Node | None:
             choices.append(Choice(label, value, target))
     escalate = fields.choice("escalate", ("requested", "crisis"))
     end = fields.choice("end", ("keep", "erase"))
-    route = fields.choice("route", ("counsellor",))
+    route = fields.choice("route", ROUTES)
     shared = fields.data.get("shared_rules", True)
     if not isinstance(shared, bool):
         log.error(file, where, "shared_rules", "must be true or false")
@@ -101,7 +105,7 @@ def _node(log: ProblemLog, file: str, index: int, item: object) -> Node | None:
         mood=fields.text("mood"),
         escalate=Priority(escalate) if escalate else None,
         end="erase" if end == "erase" else "keep" if end == "keep" else None,
-        route="counsellor" if route else None,
+        route=cast("Route | None", route),  # one of ROUTES, checked just above
         shared_rules=shared,
     )
     return node if node_id is not None else None
@@ -161,7 +165,7 @@ def parse_translation(log: ProblemLog, locale: str, file: str, data: object) -> 
 
 
 def parse_resources(log: ProblemLog, file: str, data: object) -> Resources:
-    top = Fields(log, file, "-", data, ("variables", "directory"))
+    top = Fields(log, file, "-", data, ("variables", "directory", "contact"))
     variables: dict[str, str] = {}
     for name, value in top.mapping("variables").items():
         if not re.match(r"^[a-z_][a-z0-9_]*$", name):
@@ -177,7 +181,23 @@ def parse_resources(log: ProblemLog, file: str, data: object) -> Resources:
         contact = entry.text("contact", required=True)
         if title and contact:
             directory.append(Resource(title, contact, entry.text("about") or ""))
-    return Resources(file, variables, tuple(directory))
+    return Resources(file, variables, tuple(directory), _contacts(log, file, top))
+
+
+def _contacts(log: ProblemLog, file: str, top: Fields) -> tuple[Contact, ...]:
+    contacts: list[Contact] = []
+    for index, item in enumerate(top.tables("contact")):
+        where = f"contact[{index}]"
+        entry = Fields(log, file, where, item, ("number", "call", "text", "body"))
+        number = entry.text("number", required=True)
+        call, text, body = entry.text("call"), entry.text("text"), entry.text("body")
+        if entry.data and call is None and text is None:
+            log.error(file, where, "call", "give a call label, a text label, or both")
+        if body is not None and text is None:
+            log.error(file, where, "body", "a body is only used with a text label")
+        if number is not None:
+            contacts.append(Contact(number, call, text, body, where))
+    return tuple(contacts)
 
 
 def parse_script_set(
@@ -206,7 +226,10 @@ def parse_script_set(
         extra = parse_resources(log, name, body)
         base = resources.get(locale, Resources(name))
         resources[locale] = Resources(
-            base.file, base.variables | extra.variables, extra.directory or base.directory
+            base.file,
+            base.variables | extra.variables,
+            extra.directory or base.directory,
+            extra.contacts or base.contacts,
         )
     return Script(
         file=file,

@@ -28,17 +28,51 @@ SPECIAL_NODES: tuple[str, ...] = (
     "service_closed",  # asked for a person while the service is closed
     "queue_anyway",  # asked again after hearing nobody is free: join the queue anyway
 )
-OPTIONAL_SPECIAL_NODES: tuple[str, ...] = ("unknown_command",)
+# The crisis reply that fits the danger (docs/safeguarding.md, "Replies"). Each is
+# optional: a script without it gives the ``crisis`` reply instead.
+CRISIS_SPECIALS: tuple[str, ...] = (
+    "crisis_imminent",  # has acted or is about to: emergency services first
+    "crisis_abuse",  # in danger from another person: safety routes
+    "crisis_someone_else",  # worried about somebody else: how to help them
+    "crisis_self_harm",  # self-harm: first aid, NHS 111, A&E when serious
+)
+# Where a ``route = "crisis_counsellor"`` node leads, by the service's state: what the
+# crisis reply says about a counsellor, so that it never promises one who is not there.
+CRISIS_COUNSELLOR_SPECIALS: tuple[str, ...] = (
+    "crisis_free",  # open, and a counsellor can take the chat
+    "crisis_busy",  # open, counsellors on duty, all of them busy
+    "crisis_closed",  # closed, or nobody on duty
+)
+# Notices the gateway shows when a chat ends some other way than a bot node.
+ENDING_SPECIALS: tuple[str, ...] = (
+    "ended_by_counsellor",  # the counsellor ended the chat
+    "person_left",  # the person ended the chat (End chat, Quick exit)
+    "timed_out",  # the person was away too long while waiting
+)
+OPTIONAL_SPECIAL_NODES: tuple[str, ...] = (
+    "unknown_command",
+    *CRISIS_SPECIALS,
+    *CRISIS_COUNSELLOR_SPECIALS,
+    "crisis_before_consent",  # added to a crisis reply before consent: the chat is kept
+    "counsellor_consent",  # a request for a person before consent: ask first, in one step
+    *ENDING_SPECIALS,
+)
 # Specials the engine may show before the person has agreed to continue.
 PRE_CONSENT_SPECIALS: tuple[str, ...] = (
     "start",
     "consent",
     "crisis",
+    *CRISIS_SPECIALS,
+    *CRISIS_COUNSELLOR_SPECIALS,
+    "crisis_before_consent",
+    "counsellor_consent",
     "counsellor_available",
     "counsellor_unavailable",
     "service_closed",
     "queue_anyway",
 )
+ROUTES: tuple[str, ...] = ("counsellor", "crisis_counsellor")
+Route: TypeAlias = Literal["counsellor", "crisis_counsellor"]
 BUILTIN_VARIABLES: tuple[str, ...] = ("resource_list",)
 
 
@@ -77,7 +111,7 @@ class Node:
     mood: str | None = None
     escalate: Priority | None = None
     end: Ending | None = None
-    route: Literal["counsellor"] | None = None
+    route: Route | None = None
     shared_rules: bool = True
 
     @property
@@ -115,12 +149,30 @@ class Resource:
 
 
 @dataclass(frozen=True, slots=True)
+class Contact:
+    """A number people can tap to call or to text, declared once in a resources file.
+
+    ``number`` is the number as replies show it, usually a variable such as
+    ``{helpline_samaritans}``. ``call`` is the label of its ``tel:`` link, ``text`` the
+    label of its ``sms:`` link (either or both), and ``body`` what a text message to it
+    starts with (``SHOUT``).
+    """
+
+    number: str
+    call: str | None = None
+    text: str | None = None
+    body: str | None = None
+    where: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Resources:
     """Helpline numbers and other values a locale's text can use as ``{variables}``."""
 
     file: str
     variables: dict[str, str] = field(default_factory=dict)
     directory: tuple[Resource, ...] = ()
+    contacts: tuple[Contact, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,3 +195,7 @@ class Script:
     def special(self, name: str) -> str:
         """The node id for a special role, such as ``crisis``."""
         return self.specials.get(name) or self.specials["fallback"]
+
+    def first_special(self, *names: str) -> str | None:
+        """The node of the first of ``names`` this script defines, if any."""
+        return next((self.specials[n] for n in names if n in self.specials), None)

@@ -17,11 +17,16 @@ Events:
 - ``> text``: the person types ``text``; ``> [value] text`` presses the quick reply
   with that value (``text`` is what the button shows);
 - ``! started``, ``! returned``, ``! checkin`` (the check-in timer fires),
-  ``! ask_counsellor`` (the "Talk to a person" button).
+  ``! ask_counsellor`` (the "Talk to a person" button);
+- ``! crisis imminent abuse``: a message the detector found to be a crisis of this
+  level (``concern``, ``high``, ``imminent``, or ``none``) and topic (``suicide``,
+  ``self_harm``, ``abuse``, ``someone_else``, or left out), to try the reply for each
+  kind without writing a message that the detector places there.
 
 Settings, which apply from that line on:
 
 - ``@locale cy`` (before the first event), ``@counsellors 0`` (or ``unknown``),
+  ``@places 0`` (how many more chats the counsellors on duty can take; ``unknown``),
   ``@open no`` / ``@open yes``, ``@wait 3600`` (move the fake clock on, in seconds).
 
 Expectations:
@@ -32,7 +37,7 @@ Expectations:
 - ``node: id``, ``mood: word``;
 - ``escalate: crisis`` or ``escalate: requested``, optionally followed by the reason
   (for example ``escalate: requested request:typed``); an escalation that is not
-  expected is a failure;
+  expected is a failure; ``risk: imminent abuse``: the escalation's level and topic;
 - ``end: keep`` or ``end: erase``; an unexpected end is a failure;
 - ``checkin: +3600`` (a check-in that many seconds from now) or ``checkin: none``;
 - ``silent``: the bot sends nothing at all.
@@ -54,15 +59,19 @@ from bot_engine.types import (
     End,
     Escalate,
     Event,
+    Priority,
     Reply,
+    RiskLevel,
+    RiskTopic,
     ScheduleCheckin,
     SessionEvent,
     TimerFired,
+    TriggerMatch,
     UserMessage,
 )
 
 FAKE_START = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
-_EXPECT_KEYS = ("reply", "buttons", "node", "mood", "escalate", "end", "checkin")
+_EXPECT_KEYS = ("reply", "buttons", "node", "mood", "escalate", "risk", "end", "checkin")
 _EVENTS: dict[str, Event] = {
     "started": SessionEvent("started"),
     "returned": SessionEvent("returned"),
@@ -75,10 +84,27 @@ class TranscriptError(ValueError):
     """A transcript line that cannot be understood; the message starts ``file:line:``."""
 
 
+@dataclass(frozen=True, slots=True)
+class DetectedCrisis:
+    """``! crisis <level> [topic]``: a message the detector took for this crisis."""
+
+    match: TriggerMatch
+
+
+def _detected_crisis(words: list[str]) -> DetectedCrisis | None:
+    levels, topics = {str(v) for v in RiskLevel}, {str(v) for v in RiskTopic}
+    if not 1 <= len(words) <= 2 or words[0] not in levels or not set(words[1:]) <= topics:
+        return None
+    level, topic = RiskLevel(words[0]), RiskTopic(words[1]) if len(words) == 2 else None
+    return DetectedCrisis(
+        TriggerMatch("crisis", Priority.CRISIS, "crisis:transcript", "", level, topic)
+    )
+
+
 @dataclass(slots=True)
 class Step:
     line: int
-    event: Event
+    event: Event | DetectedCrisis
     context: Context
     wait_s: float = 0.0
     expects: list[tuple[int, str, str]] = field(default_factory=list)
@@ -118,6 +144,9 @@ def parse_transcript(text: str, name: str = "transcript") -> Transcript:
             elif key == "counsellors" and (arg.isdigit() or arg == "unknown"):
                 free = int(arg) if arg.isdigit() else None
                 context = replace(context, counsellors_available=free)
+            elif key == "places" and (arg.lstrip("-").isdigit() or arg == "unknown"):
+                places = int(arg) if arg != "unknown" else None
+                context = replace(context, free_places=places)
             elif key == "open" and arg in ("yes", "no"):
                 context = replace(context, service_open=arg == "yes")
             elif key == "wait" and arg.replace(".", "", 1).isdigit():
@@ -132,8 +161,9 @@ def parse_transcript(text: str, name: str = "transcript") -> Transcript:
             transcript.steps.append(Step(number, UserMessage(body, value), context, wait))
             wait = 0.0
         elif line.startswith("!"):
-            event = _EVENTS.get(line[1:].strip())
-            if event is None:
+            name, *words = line[1:].split()
+            event = _detected_crisis(words) if name == "crisis" else _EVENTS.get(name)
+            if event is None or (words and name != "crisis"):
                 raise TranscriptError(f"{where}: unknown event {line!r}")
             transcript.steps.append(Step(number, event, context, wait))
             wait = 0.0
@@ -164,6 +194,8 @@ def _bad_argument(key: str, arg: str) -> str | None:
         return f"escalate needs 'crisis' or 'requested', not {arg!r}"
     if key == "end" and arg not in ("keep", "erase"):
         return f"end needs 'keep' or 'erase', not {arg!r}"
+    if key == "risk" and _detected_crisis(arg.split()) is None:
+        return f"risk needs a level and maybe a topic, not {arg!r}"
     return None
 
 
@@ -178,7 +210,10 @@ def replay(engine: BotEngine, transcript: Transcript, start: datetime = FAKE_STA
     now = start
     for step in transcript.steps:
         now += timedelta(seconds=step.wait_s)
-        outcome = engine.step(state, step.event, now, step.context)
+        if isinstance(step.event, DetectedCrisis):
+            outcome = engine.crisis_step(state, step.event.match, now, step.context)
+        else:
+            outcome = engine.step(state, step.event, now, step.context)
         result.visited.update(outcome.visited)
         where = f"{transcript.name}:{step.line}"
         result.failures += [f"{where}: {f}" for f in _check(step, outcome, now)]
@@ -203,7 +238,7 @@ def _check(step: Step, outcome: StepResult, now: datetime) -> list[str]:
             failures.append(f"message {reply.text[:60]!r}... does not contain {wanted!r}")
     if replies and not (replies[-1].quick_replies or replies[-1].invites_text or ends):
         failures.append("dead end: the last message has no buttons and does not invite text")
-    if escalations and "escalate" not in kinds:
+    if escalations and not kinds & {"escalate", "risk"}:
         failures.append(f"unexpected escalation {escalations[0].reason}")
     if ends and "end" not in kinds:
         failures.append("unexpected end of the chat")
@@ -240,6 +275,11 @@ def _expectation(
         ):
             actual = f"{escalations[0].priority.value} {escalations[0].reason}"
             return [f"expected escalation {arg!r}, got {actual!r}"]
+    if kind == "risk":
+        level, _, topic = arg.partition(" ")
+        risk = f"{escalations[0].level} {escalations[0].topic}" if escalations else "none"
+        if risk != f"{level} {topic.strip() or None}":
+            return [f"expected risk {arg!r}, got {risk!r}"]
     if kind == "end" and (not ends or ends[0].erase != (arg == "erase")):
         return [f"expected end ({arg}), got {ends[0] if ends else 'none'}"]
     if kind == "checkin":

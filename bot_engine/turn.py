@@ -7,8 +7,14 @@ state and the outputs in the order the gateway should act on them:
 
 1. ``Escalate`` first, so that a person in crisis enters the queue without waiting
    for the bot's typing delays;
-2. the ``Reply`` messages, the last carrying the quick replies;
+2. the ``Reply`` messages, the last carrying the quick replies (a crisis reply's
+   messages have no typing delay: safety information must not wait);
 3. ``End`` or ``ScheduleCheckin`` last.
+
+What a crisis reply says depends on the danger and on the service (docs/safeguarding.md,
+"Replies"): ``crisis_node`` picks its first node by the level and topic of the match,
+and a ``route = "crisis_counsellor"`` node in it continues with the words about a
+counsellor that fit the service right now (``crisis_counsellor_node``).
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ from bot_engine.types import (
     Priority,
     QuickReply,
     Reply,
+    RiskLevel,
+    RiskTopic,
     ScheduleCheckin,
     TriggerMatch,
     Via,
@@ -50,6 +58,8 @@ class Turn:
         self.replies: list[Reply] = []
         self.ending: End | None = None
         self.visited: list[str] = []
+        # Replies said while this is set go out without a typing pause (a crisis).
+        self.instant = False
 
     # ------------------------------------------------------------ moving
 
@@ -69,8 +79,13 @@ class Turn:
     def counsellor_node(self) -> str:
         """Where a request for a person leads, told honestly by the service's state.
 
+        Before the person has agreed that the chat is kept, the script's
+        ``counsellor_consent`` node (if it has one) asks first, in one short step.
         Asking again right after hearing that nobody is free means "I'll wait".
         """
+        ask_first = self.script.first_special("counsellor_consent")
+        if ask_first is not None and not self.state.consented:
+            return ask_first
         told = ("counsellor_unavailable", "service_closed")
         if self.state.node in {self.script.special(key) for key in told}:
             key = "queue_anyway"
@@ -82,14 +97,40 @@ class Turn:
             key = "counsellor_unavailable"
         return self.script.special(key)
 
+    def crisis_counsellor_node(self) -> str:
+        """What a crisis reply says about a counsellor, by the service's real state:
+        ``crisis_closed`` when closed or nobody is on duty, ``crisis_busy`` when
+        everyone on duty is busy, else ``crisis_free``."""
+        context = self.context
+        if context.nobody_on_duty:
+            key = "crisis_closed"
+        elif context.free_places is not None and context.free_places <= 0:
+            key = "crisis_busy"
+        else:
+            key = "crisis_free"
+        return self.script.specials[key]  # the validator checks a route has all three
+
     def _route(self, node: Node) -> Node:
-        if node.route != "counsellor":
+        if node.route is None:
             return node
         self.visited.append(node.id)
+        if node.route == "crisis_counsellor":
+            return self.script.nodes[self.crisis_counsellor_node()]
         return self.script.nodes[self.counsellor_node()]
 
-    def enter(self, node_id: str, via: Via) -> None:
-        """Go to ``node_id`` (and on through ``then``), saying each node's replies."""
+    def enter(self, node_id: str, via: Via, *, and_then: str | None = None) -> None:
+        """Go to ``node_id`` (and on through ``then``), saying each node's replies;
+        with ``and_then``, carry on to that node too, as if ``then`` led there."""
+        texts, node = self._walk(node_id, via)
+        if and_then is not None:
+            more, node = self._walk(and_then, via)
+            texts += more
+        self._say(texts, node)
+        self.state = self.state.evolve(node=node.id)
+        if node.end is not None:
+            self.ending = End(erase=node.end == "erase")
+
+    def _walk(self, node_id: str, via: Via) -> tuple[list[str], Node]:
         texts: list[str] = []
         node = self.script.nodes[node_id]
         for _ in range(len(self.script.nodes) + 1):
@@ -105,19 +146,47 @@ class Turn:
             if node.then is None:
                 break
             node = self.script.nodes[node.then]
-        self._say(texts, node)
-        self.state = self.state.evolve(node=node.id)
-        if node.end is not None:
-            self.ending = End(erase=node.end == "erase")
+        return texts, node
 
     def ask_for_counsellor(self, via: Via) -> None:
         """A request for a person from outside the script (a button or a typed phrase)."""
         self.enter(self.counsellor_node(), via)
 
+    def crisis_node(self, level: RiskLevel, topic: RiskTopic) -> str:
+        """The first node of the crisis reply for this level and topic.
+
+        Danger from another person and worry about someone else have replies of their
+        own at every level (each puts 999 first when it applies); otherwise
+        ``imminent`` comes before the topic. A script without the node gives its
+        ``crisis`` reply.
+        """
+        keys: list[str] = []
+        if topic in (RiskTopic.ABUSE, RiskTopic.SOMEONE_ELSE):
+            keys.append(f"crisis_{topic.value}")
+        if level == RiskLevel.IMMINENT:
+            keys.append("crisis_imminent")
+        if topic == RiskTopic.SELF_HARM:
+            keys.append("crisis_self_harm")
+        return self.script.first_special(*keys) or self.script.special("crisis")
+
     def crisis(self, match: TriggerMatch) -> None:
-        """Escalate at once with the rule that matched, then give the crisis reply."""
-        self.escalation = Escalate(Priority.CRISIS, match.rule, match.matched)
-        self.enter(self.script.special("crisis"), Via("typed", match.matched))
+        """Escalate at once with the rule that matched, then give the crisis reply that
+        fits the danger, without typing pauses.
+
+        A crisis match without a level or topic (the detector could not tell) is taken
+        as ``high`` about suicide. Before consent, the script's
+        ``crisis_before_consent`` node follows: the person is told, in the same reply,
+        that the conversation is kept so that the counsellor can read it.
+        """
+        level = match.level if match.level != RiskLevel.NONE else RiskLevel.HIGH
+        topic = match.topic or RiskTopic.SUICIDE
+        self.escalation = Escalate(Priority.CRISIS, match.rule, match.matched, level, topic)
+        kept = None if self.state.consented else self.script.first_special("crisis_before_consent")
+        self.instant = True
+        try:
+            self.enter(self.crisis_node(level, topic), Via("typed", match.matched), and_then=kept)
+        finally:
+            self.instant = False
 
     def escalate(self, priority: Priority, via: Via) -> None:
         if self.escalation is not None and self.escalation.priority == Priority.CRISIS:
@@ -135,7 +204,7 @@ class Turn:
                 Reply(
                     text=text,
                     quick_replies=buttons if last else (),
-                    typing_delay_s=typing.delay_for(text),
+                    typing_delay_s=0.0 if self.instant else typing.delay_for(text),
                     invites_text=final.free_text if last else False,
                 )
             )

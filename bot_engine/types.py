@@ -127,19 +127,29 @@ Event: TypeAlias = UserMessage | AskCounsellor | TimerFired | SessionEvent
 class Context:
     """Facts about the service at the moment of the step, supplied by the gateway.
 
-    ``counsellors_available`` is ``None`` when the gateway does not know; the bot then
-    assumes someone may be free. When the service is closed or nobody is free, a person
-    who asks for a human is told so plainly and offered alternatives.
+    ``counsellors_available`` is how many counsellors are on duty (signed in and
+    available), ``None`` when the gateway does not know; the bot then assumes someone
+    may be free. ``free_places`` is how many more chats those counsellors can take now,
+    less the people already waiting ahead; ``None`` when not known. When the service is
+    closed, nobody is on duty or everyone is busy, a person who asks for a human, or is
+    in crisis, is told so plainly and offered alternatives: never a false promise.
     """
 
     counsellors_available: int | None = None
     service_open: bool = True
+    free_places: int | None = None
 
     @property
     def counsellor_free(self) -> bool:
         """Whether a person asking for a counsellor may be seen soon."""
         free = self.counsellors_available is None or self.counsellors_available > 0
-        return self.service_open and free
+        room = self.free_places is None or self.free_places > 0
+        return self.service_open and free and room
+
+    @property
+    def nobody_on_duty(self) -> bool:
+        """Closed, or nobody on duty: no counsellor can come until someone signs in."""
+        return not self.service_open or self.counsellors_available == 0
 
 
 # ---------------------------------------------------------------- outputs

@@ -12,10 +12,19 @@ import re
 from collections import deque
 from collections.abc import Iterable
 
-from bot_engine.compiled import TemplateError, variables_in
+from bot_engine.compiled import TemplateError, substitute, variables_in
+from bot_engine.contacts import digits_of
 from bot_engine.phrases import PhraseError, compile_phrases
 from bot_engine.problems import ProblemLog
-from bot_engine.script import BUILTIN_VARIABLES, PRE_CONSENT_SPECIALS, Node, Rule, Script
+from bot_engine.script import (
+    BUILTIN_VARIABLES,
+    CRISIS_COUNSELLOR_SPECIALS,
+    ENDING_SPECIALS,
+    PRE_CONSENT_SPECIALS,
+    Node,
+    Rule,
+    Script,
+)
 
 
 def validate(script: Script, log: ProblemLog) -> None:
@@ -30,6 +39,7 @@ def validate(script: Script, log: ProblemLog) -> None:
     for translation in script.translations.values():
         _check_translation(script, log, translation.locale)
     _check_variables(script, log)
+    _check_contacts(script, log)
 
 
 def _target(script: Script, log: ProblemLog, file: str, where: str, key: str, target: str) -> None:
@@ -46,6 +56,40 @@ def _check_specials(script: Script, log: ProblemLog) -> None:
                 script.file, "(script)", key,
                 f"node {target!r} must set before_consent = true (it can be shown before consent)",
             )  # fmt: skip
+        elif key in PRE_CONSENT_SPECIALS:
+            _check_pre_consent_chain(script, log, key, script.nodes[target])
+        elif key in ENDING_SPECIALS and script.nodes[target].end != "keep":
+            log.error(
+                script.file, "(script)", key,
+                f"node {target!r} is a notice shown when a chat ends: set end = \"keep\"",
+            )  # fmt: skip
+    routed = [n.id for n in script.nodes.values() if n.route == "crisis_counsellor"]
+    missing = [key for key in CRISIS_COUNSELLOR_SPECIALS if key not in script.specials]
+    if routed and missing:
+        log.error(
+            script.file, "(script)", missing[0],
+            f"is required: node {routed[0]!r} routes a crisis reply by the service's state "
+            f"({', '.join(CRISIS_COUNSELLOR_SPECIALS)})",
+        )  # fmt: skip
+
+
+def _check_pre_consent_chain(script: Script, log: ProblemLog, key: str, node: Node) -> None:
+    """Nodes that follow a pre-consent special through ``then`` are shown before consent
+    too; one that is not marked so would turn, say, a crisis reply into the consent
+    question."""
+    seen = {node.id}
+    step = node.then
+    while step is not None and step in script.nodes and step not in seen:
+        seen.add(step)
+        after = script.nodes[step]
+        if not (after.before_consent or after.consent or after.route):
+            log.error(
+                script.file, step, "before_consent",
+                f"must be true: this node follows {key} ({node.id!r}) through 'then', "
+                "so it can be shown before consent",
+            )  # fmt: skip
+            return
+        step = after.then
 
 
 def _check_rules(
@@ -176,3 +220,25 @@ def _texts(script: Script, locale: str) -> Iterable[tuple[str, str, str, str]]:
         for index, entry in enumerate(resources.directory):
             for key, text in (("contact", entry.contact), ("about", entry.about)):
                 yield resources.file, f"directory[{index}]", key, text
+        for contact in resources.contacts:
+            for key in ("number", "call", "text", "body"):
+                value = getattr(contact, key)
+                if value is not None:
+                    yield resources.file, contact.where, key, value
+
+
+def _check_contacts(script: Script, log: ProblemLog) -> None:
+    """Each tap-to-call or tap-to-text number is a number once its variables are filled."""
+    for locale in script.locales:
+        resources = script.resources.get(locale)
+        if resources is None:
+            continue
+        variables = script.resources["en"].variables if "en" in script.resources else {}
+        variables = variables | resources.variables
+        for contact in resources.contacts:
+            number = substitute(contact.number, variables)
+            if len(digits_of(number)) < 3 or re.search(r"[^\d +()\u00a0-]", number):
+                log.error(
+                    resources.file, contact.where, "number",
+                    f"must be a phone number (digits and spaces), not {number!r}",
+                )  # fmt: skip

@@ -65,7 +65,7 @@ def test_replay(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert main(["replay", *files]) == 0
     out = capsys.readouterr().out
     assert "ok:" in out
-    assert "48 of 48 nodes visited" in out
+    assert "59 of 59 nodes visited" in out
     partial = main(["replay", files[0]])
     assert partial == 0
     assert "not visited:" in capsys.readouterr().out
@@ -108,7 +108,7 @@ def test_try_a_whole_conversation(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "Anxiety can feel really overwhelming" in out
     assert "check-in scheduled in 60 min" in out
     assert "'node': 'mood_anxious'" in out
-    assert "all our counsellors are busy" in out
+    assert "none of our counsellors is free" in out
     assert "aren't online right now" in out
     assert "** escalate: crisis (crisis:method:overdose) matched '30 paracetamol'" in out
     assert "the bot stays quiet" in out

@@ -105,38 +105,51 @@ def test_moods_by_typed_words(engine: BotEngine, typed: str, mood: str) -> None:
     assert result.state.mood == mood
 
 
+def escalation_of(result: StepResult) -> tuple[Priority, str, str]:
+    first = result.outputs[0]
+    assert isinstance(first, Escalate)
+    return first.priority, first.reason, first.matched
+
+
 def test_crisis_before_consent(engine: BotEngine) -> None:
     result = engine.step(started(engine), UserMessage("i want to kill myself"), NOW)
-    assert isinstance(result.outputs[0], Escalate)
-    assert result.outputs[0].priority == Priority.CRISIS
-    assert result.outputs[0].reason == "crisis:suicide"
-    assert result.outputs[0].matched == "kill myself"
+    assert escalation_of(result) == (Priority.CRISIS, "crisis:suicide", "kill myself")
     text = " ".join(r.text for r in replies(result))
-    for words in ["glad", "care", "counsellor", "116 123", "85258", "999", "immediate danger"]:
+    for words in ["glad", "care", "counsellor", "116 123", "85258", "999", "danger right now"]:
         assert words in text
+    # Told in the same reply that the conversation is kept, so the counsellor can read it.
+    assert "we keep this conversation" in replies(result)[-1].text
     assert replies(result)[-1].invites_text
     assert result.state.phase == "escalated"
+    assert not result.state.consented
     assert not of_type(result, ScheduleCheckin)
 
 
 def test_crisis_escalates_whatever_the_context(engine: BotEngine) -> None:
     closed = Context(counsellors_available=0, service_open=False)
     result = engine.step(consented(engine), UserMessage("I want to die"), NOW, closed)
-    assert result.outputs[0] == Escalate(Priority.CRISIS, "crisis:wish_to_die", "want to die")
+    assert escalation_of(result) == (Priority.CRISIS, "crisis:wish_to_die", "want to die")
 
 
 def test_a_quick_reply_value_cannot_hide_a_crisis(engine: BotEngine) -> None:
     result = engine.step(consented(engine), UserMessage("i took 40 pills", "happy"), NOW)
-    assert of_type(result, Escalate)[0] == Escalate(
-        Priority.CRISIS, "crisis:method:overdose", "40 pills"
-    )
+    assert escalation_of(result)[:2] == (Priority.CRISIS, "crisis:method:overdose")
+    assert "40 pills" in escalation_of(result)[2]
 
 
-def test_request_first_thing_is_honoured(engine: BotEngine) -> None:
-    result = engine.step(started(engine), UserMessage("is there a human I can talk to?"), NOW)
-    escalation = result.outputs[0]
-    assert escalation == Escalate(Priority.REQUESTED, "request:typed", "is there a human")
-    assert result.state.node == "counsellor_available"
+def test_request_first_thing_asks_consent_in_one_step_then_queues(engine: BotEngine) -> None:
+    asked = engine.step(started(engine), UserMessage("is there a human I can talk to?"), NOW)
+    assert not of_type(asked, Escalate)
+    assert asked.state.node == "counsellor_consent"
+    (question,) = replies(asked)
+    assert "we keep this conversation" in question.text
+    assert [b.value for b in question.quick_replies] == ["yes", "no"]
+    yes = engine.step(asked.state, UserMessage("yes"), NOW)
+    assert escalation_of(yes) == (Priority.REQUESTED, "request:typed", "yes")
+    assert yes.state.consented and yes.state.node == "counsellor_available"
+    no = engine.step(asked.state, UserMessage("No thanks", "no"), NOW)
+    assert not of_type(no, Escalate)
+    assert no.outputs[-1] == End(erase=True)
 
 
 @pytest.mark.parametrize(
@@ -184,7 +197,8 @@ def test_commands(engine: BotEngine) -> None:
     assert engine.step(state, UserMessage("!mood"), NOW).state.node == "consent_needed"
     assert engine.step(state, UserMessage("!MOOD please"), NOW).state.node == "consent_needed"
     assert engine.step(state, UserMessage("!"), NOW).state.node == "help"
-    request = engine.step(state, UserMessage("!counsellor"), NOW)
+    assert engine.step(state, UserMessage("!counsellor"), NOW).state.node == "counsellor_consent"
+    request = engine.step(consented(engine), UserMessage("!counsellor"), NOW)
     assert request.outputs[0] == Escalate(Priority.REQUESTED, "request:command", "!counsellor")
     stop = engine.step(state, UserMessage("!stop"), NOW)
     assert stop.outputs[-1] == End(erase=False)

@@ -11,6 +11,7 @@ import pytest
 from bot_engine import BotEngine
 from bot_engine.compiled import LocaleScript
 from bot_engine.detection import packaged_trigger_sets
+from bot_engine.script import ENDING_SPECIALS
 from bot_engine.transcript import TranscriptError, load_transcript, parse_transcript, replay
 from tests.bot_engine.support import TRANSCRIPTS
 
@@ -31,7 +32,10 @@ def test_transcripts_visit_every_node(engine: BotEngine) -> None:
     visited: set[str] = set()
     for path in FILES:
         visited |= replay(engine, load_transcript(path)).visited
-    assert visited == set(engine.node_ids)
+    # The notices of endings the gateway shows (a counsellor ended the chat, ...) are
+    # not steps of a conversation; test_bot_crisis_replies reads them.
+    assert len(engine.notice_nodes) == len(ENDING_SPECIALS)
+    assert visited == set(engine.node_ids) - set(engine.notice_nodes)
 
 
 def test_wrong_expectations_are_reported(engine: BotEngine) -> None:
@@ -91,7 +95,7 @@ def test_unexpected_outputs_and_dead_ends_are_failures(engine: BotEngine) -> Non
     assert failures == ["t.txt:4: unexpected end of the chat"]
     escalation = parse_transcript(
         "! started\nreply: *\nreply: *\n> I want to die\nreply: *\nreply: *\nreply: *\n"
-        "escalate: requested\n",
+        "reply: *\nescalate: requested\n",
         "e.txt",
     )
     assert replay(engine, escalation).failures == [
@@ -109,6 +113,11 @@ def test_unexpected_outputs_and_dead_ends_are_failures(engine: BotEngine) -> Non
         ("! started\ncheckin: soon", "checkin needs"),
         ("! started\nescalate: maybe", "escalate needs"),
         ("! started\nend: later", "end needs"),
+        ("! crisis dire", "unknown event"),
+        ("! crisis high sadness", "unknown event"),
+        ("! started now", "unknown event"),
+        ("! started\nrisk: dire", "risk needs"),
+        ("@places some", "unknown setting"),
     ],
 )
 def test_unreadable_transcripts(text: str, message: str) -> None:
@@ -151,4 +160,19 @@ def test_a_dead_end_is_a_failure(mini_engine: BotEngine) -> None:
     )
     assert replay(engine, transcript).failures == [
         "dead.txt:7: dead end: the last message has no buttons and does not invite text"
+    ]
+
+
+def test_a_detected_crisis_and_its_risk(engine: BotEngine) -> None:
+    transcript = parse_transcript(
+        "! started\nreply: *\nreply: *\n@counsellors 1\n@places 0\n! crisis imminent abuse\n"
+        "escalate: crisis crisis:transcript\nrisk: imminent abuse\nreply: *\nreply: *\n"
+        "reply: *\nreply: *\nreply: *\nreply: *\nnode: crisis_kept\n"
+        "! returned\nreply: *\n! crisis high\nrisk: high abuse\nreply: *\nreply: *\n"
+        "reply: *\nreply: *\nreply: *\n",
+        "c.txt",
+    )
+    assert transcript.steps[1].context.free_places == 0
+    assert replay(engine, transcript).failures == [
+        "c.txt:18: expected risk 'high abuse', got 'high suicide'"
     ]

@@ -59,6 +59,10 @@ def test_detect(label: str, text: str) -> None:
 def test_first_message_of_a_session(engine: BotEngine, label: str, text: str) -> None:
     started = engine.step(engine.new_state("en"), SessionEvent("started"), NOW)
     result = engine.step(started.state, UserMessage(text), NOW)
+    if label == "request":
+        # Before consent, a request for a person asks for it in one short step first.
+        assert _escalation(result) is None and result.state.node == "counsellor_consent"
+        result = engine.step(result.state, UserMessage("Yes, find a counsellor", "yes"), NOW)
     escalation = _escalation(result)
     if label == "none":
         assert escalation is None
