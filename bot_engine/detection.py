@@ -16,11 +16,16 @@ from __future__ import annotations
 import functools
 import json
 
+from bot_engine.evidence import own_words
 from bot_engine.files import BASE_LOCALE, PACKAGED_TRIGGERS_DIR, SCRIPT_FILE, read_toml
+from bot_engine.model import RiskModel
+from bot_engine.model import words_of as model_words_of
 from bot_engine.normalise import Normaliser
 from bot_engine.problems import Problem, ProblemLog
 from bot_engine.triggers import Assessment, TriggerSet, TriggerSource
-from bot_engine.types import RiskLevel, TriggerMatch
+from bot_engine.types import Priority, RiskLevel, TriggerMatch
+
+MODEL_RULE = "crisis:model"
 
 
 def base_locale(locale: str) -> str:
@@ -37,17 +42,44 @@ class Detector:
     runs all of them on every message, because people switch language and a widget
     can be set to the wrong one; the strongest crisis wins, and a request in the
     session's language comes before one in another.
+
+    ``model`` (see ``model.py``) is a safety net under the rules: when no rule finds a
+    crisis and no denial covers crisis words, a message the model scores at or above
+    its threshold is a crisis at level ``concern`` (rule ``crisis:model``), quoting
+    the words that weighed most, as typed. The model never silences a rule.
     """
 
-    def __init__(self, primary: TriggerSet, others: tuple[TriggerSet, ...] = ()) -> None:
+    def __init__(
+        self,
+        primary: TriggerSet,
+        others: tuple[TriggerSet, ...] = (),
+        model: RiskModel | None = None,
+    ) -> None:
         self.primary = primary
         self.others = others
+        self.model = model
 
     @property
     def normaliser(self) -> Normaliser:
         return self.primary.normaliser
 
     def assess(self, text: str) -> Assessment:
+        """What the rules find, with the model's crisis when they find none."""
+        found = self.rules(text)
+        if self.model is None or found.crisis is not None or found.denied:
+            return found
+        scored = self.model.score(text)
+        if not scored.crisis:
+            return found
+        words = " ".join(scored.words)
+        quote = own_words(text, words, model_words_of) if words else text.strip()[:200]
+        crisis = TriggerMatch(
+            "crisis", Priority.CRISIS, MODEL_RULE, quote, RiskLevel.CONCERN, scored.topic
+        )
+        return Assessment(crisis=crisis)
+
+    def rules(self, text: str) -> Assessment:
+        """What the trigger lists of every locale find, without the model."""
         found = self.primary.assess(text)
         for other in self.others:
             if found.crisis is not None and found.crisis.level == RiskLevel.IMMINENT:
