@@ -174,11 +174,12 @@ async def open_widget(
 
 
 async def join_queue(conn: Conn, key: str, timeout_s: float) -> None:
-    """Press "Talk to a person"; when nobody is free the bot offers to wait: accept.
-    Returns once the ``queue`` frame has come (it may follow the bot's ``typing`` off)."""
+    """Press "Talk to a person"; before consent the bot asks for it first, and when
+    nobody is free it offers to wait: accept each once. Returns once the ``queue``
+    frame has come (it may follow the bot's ``typing`` off)."""
     await conn.send({"type": "ask_counsellor"})
     seen: list[Frame] = []
-    waited = False
+    answered: set[str] = set()
     while True:
         frames = await conn.until(lambda f: f["type"] == "queue" or bot_done(f), timeout_s)
         seen += frames
@@ -191,12 +192,13 @@ async def join_queue(conn: Conn, key: str, timeout_s: float) -> None:
             for frame in frames
             if is_bot_message(frame)
             for reply in frame.get("quick_replies") or []
-            if reply.get("value") == "wait"
+            if reply.get("value") in {"yes", "wait"} - answered
         ]
-        if waited or not offers:
+        if not offers:
             raise RuntimeError("asked for a counsellor: the bot neither queued nor offered to wait")
-        waited = True
-        await conn.send(say(f"{key}-wait", offers[-1]["label"], "wait"))
+        value = offers[-1]["value"]
+        answered.add(value)
+        await conn.send(say(f"{key}-{value}", offers[-1]["label"], value))
 
 
 # --- the counsellor workspace ------------------------------------------------------

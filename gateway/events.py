@@ -50,6 +50,8 @@ class SessionStateChanged(_Event, tag="state_changed"):
     state: str
     counsellor_id: int | None = None
     counsellor_name: str | None = None
+    # False when the session closed with nothing of it kept (consent declined).
+    kept: bool = True
 
 
 class SessionErased(_Event, tag="erased"):

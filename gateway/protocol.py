@@ -106,6 +106,13 @@ class QuickReply(msgspec.Struct):
     value: str
 
 
+class Link(msgspec.Struct):
+    """Tap-to-call or tap-to-text: ``href`` is only ever a ``tel:`` or ``sms:`` address."""
+
+    label: str
+    href: str
+
+
 class Welcome(_ServerFrame, tag="welcome"):
     v: int
     state: str
@@ -121,6 +128,8 @@ class MessageOut(_ServerFrame, tag="message"):
     client_id: str | None = None
     quick_replies: tuple[QuickReply, ...] | None = None
     name: str | None = None
+    # Extension (optional): links for the helpline numbers the text gives.
+    links: tuple[Link, ...] | None = None
 
 
 class Ack(_ServerFrame, tag="ack"):
@@ -136,6 +145,9 @@ class TypingOut(_ServerFrame, tag="typing"):
 class StateOut(_ServerFrame, tag="state"):
     state: str
     counsellor: str | None
+    # Extension (optional): false when the chat closed with nothing of it kept (the
+    # person declined): there is nothing to delete, and the token resumes nothing.
+    kept: bool = True
 
 
 class QueueOut(_ServerFrame, tag="queue"):

@@ -76,8 +76,34 @@ class ChatClient:
         await self.send(frame)
         return client_id
 
+    async def ask_for_a_person(self, timeout: float = 5.0) -> list[Frame]:
+        """Press "Talk to a person" (``ask_counsellor``) until the ``queue`` frame.
+
+        Before the person has agreed that the chat is kept, the bot asks that first,
+        in one step: agree ("Yes, find a counsellor"). If it says nobody is free,
+        choose to wait.
+        """
+        await self.send({"type": "ask_counsellor"})
+        got: list[Frame] = []
+        while True:
+            got += await self.recv_until(
+                lambda f: f["type"] == "queue" or offered(f, "yes", "wait") is not None, timeout
+            )
+            button = offered(got[-1], "yes", "wait")
+            if button is None:
+                return got
+            await self.say(button["label"], value=button["value"])
+
     async def close(self) -> None:
         await self.ws.close()
+
+
+def offered(frame: Frame, *values: str) -> dict[str, str] | None:
+    """The first quick reply of a bot message whose value is one of ``values``."""
+    if frame.get("type") != "message":
+        return None
+    replies = frame.get("quick_replies") or []
+    return next((dict(r) for v in values for r in replies if r["value"] == v), None)
 
 
 def is_type(kind: str) -> Any:

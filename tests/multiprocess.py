@@ -409,17 +409,9 @@ def offered(frame: Frame, label: str) -> dict[str, str] | None:
 
 
 async def ask_for_a_person(person: ChatClient, timeout: float = 10.0) -> list[Frame]:
-    """``ask_counsellor``; if the bot says nobody is free, choose to wait. Until ``queue``."""
-    await person.send({"type": "ask_counsellor"})
-    frames = await person.recv_until(
-        lambda f: f["type"] == "queue" or offered(f, "Wait for a counsellor") is not None,
-        timeout,
-    )
-    wait = offered(frames[-1], "Wait for a counsellor")
-    if wait is not None:
-        await person.say(wait["label"], value=wait["value"])
-        frames += await person.recv_until(lambda f: f["type"] == "queue", timeout)
-    return frames
+    """``ask_counsellor``; agree that the chat is kept if asked first, and if the bot
+    says nobody is free, choose to wait. Until ``queue``."""
+    return await person.ask_for_a_person(timeout)
 
 
 def contiguous_seq(frames: Iterable[Frame], start: int = 0) -> int:

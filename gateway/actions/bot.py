@@ -2,13 +2,20 @@
 
 The bot only ever speaks in the ``bot`` state; that is checked here, on the
 server, under the session's row lock, whatever the client sent.
+
+What the bot says about a counsellor depends on the service's real state
+(``Context``): open or closed, how many counsellors are on duty, and, when the
+step puts the person in the queue, whether any of them can take another chat.
+That last count is read only for a step that escalates (the engine is pure, so
+the step is simply run again with it): other steps never pay for it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, or_, select, update
 
 from bot_engine import (
     Context,
@@ -24,7 +31,7 @@ from gateway.actions.queue import counsellors_available, escalate
 from gateway.actions.records import append_message, lock_session
 from gateway.bot_inputs import BotInput
 from gateway.events import Event, MessageAdded, session_channel
-from gateway.models import ChatSession
+from gateway.models import ChatSession, Staff
 from gateway.services import Services, Transaction
 from gateway.types import Priority, SenderKind, SessionState
 
@@ -88,6 +95,14 @@ async def bot_step(
         counsellors_available=available, service_open=svc.settings.hours.is_open(tx.now)
     )
     result = svc.bot.step(state, event, tx.now, context)
+    escalation = next((o for o in result.outputs if isinstance(o, Escalate)), None)
+    if escalation is not None and available and context.service_open:
+        # On duty, but can anyone take this chat? Never promise a counsellor who is not there.
+        crisis = escalation.priority.value == "crisis"
+        places = await free_places(svc, tx, chat, available=available, crisis=crisis)
+        if places <= 0:
+            context = replace(context, free_places=places)
+            result = svc.bot.step(state, event, tx.now, context)
     chat.bot_state = result.state.to_json()
     chat.mood = result.state.mood
     for output in result.outputs:
@@ -122,6 +137,30 @@ async def bot_step(
     ]
     tx.events[before:] = [(c, e) for c, e in added if c != channel]
     return turn
+
+
+async def free_places(
+    svc: Services, tx: Transaction, chat: ChatSession, *, available: int, crisis: bool
+) -> int:
+    """How many more chats the ``available`` counsellors on duty can take now, less
+    the people already waiting ahead of ``chat`` (for a crisis, only other crises and
+    chats put back by a counsellor are ahead)."""
+    fresh = tx.now - timedelta(seconds=svc.settings.heartbeat_s * 3)
+    on_duty = select(Staff.id).where(
+        Staff.active.is_(True), Staff.available.is_(True), Staff.seen_at >= fresh
+    )
+    held = select(func.count(ChatSession.id)).where(
+        ChatSession.state == SessionState.LIVE.value, ChatSession.counsellor_id.in_(on_duty)
+    )
+    ahead = select(func.count(ChatSession.id)).where(
+        ChatSession.state == SessionState.QUEUED.value, ChatSession.id != chat.id
+    )
+    if crisis:
+        ahead = ahead.where(
+            or_(ChatSession.priority == Priority.CRISIS.value, ChatSession.queue_front.is_(True))
+        )
+    row = (await tx.session.execute(select(held.scalar_subquery(), ahead.scalar_subquery()))).one()
+    return available * svc.settings.counsellor_max_chats - int(row[0]) - int(row[1])
 
 
 async def due_checkins(svc: Services) -> list[int]:

@@ -243,3 +243,16 @@ async def set_state(
 async def add_system_message(tx: Transaction, chat: ChatSession, text: str) -> Message:
     """A line from the service itself ("Sam has joined the chat")."""
     return await append_message(tx, chat, sender=SenderKind.SYSTEM, text=text)
+
+
+async def add_ending_notice(
+    svc: Services, tx: Transaction, chat: ChatSession, name: str, default: str
+) -> Message:
+    """What the person is told when their chat ends this way, in their language and
+    with the helplines: the bot script's ``name`` notice (``ended_by_counsellor``,
+    ``person_left``, ``timed_out``), or ``default`` and the resource directory when
+    the script has none."""
+    text = svc.bot.notice(name, chat.locale)
+    if not text:
+        text = "\n\n".join((default, "\n".join(svc.bot.helplines(chat.locale))))
+    return await add_system_message(tx, chat, text)

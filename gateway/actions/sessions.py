@@ -6,8 +6,14 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, select, update
 
-from gateway.actions.records import add_system_message, lock_session, set_state
-from gateway.events import QUEUE_CHANNEL, QueueChanged, SessionErased, session_channel
+from gateway.actions.records import add_ending_notice, add_system_message, lock_session, set_state
+from gateway.events import (
+    QUEUE_CHANNEL,
+    QueueChanged,
+    SessionErased,
+    SessionStateChanged,
+    session_channel,
+)
 from gateway.models import ChatSession, Message, SessionNote, Staff, WrapUp
 from gateway.security import hash_token, new_token
 from gateway.services import Services, Transaction
@@ -103,20 +109,36 @@ async def close_by_bot(svc: Services, *, session_id: int) -> None:
             await set_state(tx, chat, SessionState.CLOSED, closed_at=tx.now, checkin_at=None)
 
 
-async def leave_session(svc: Services, *, session_id: int) -> SessionState:
-    """The person ends the session (End chat or Quick exit)."""
+# Said when the bot script has no ``person_left`` notice (with the helplines).
+LEFT = "You've ended the chat. Take care of yourself."
+
+
+@dataclass(frozen=True)
+class LeftSession:
+    """The session's state once the person has left, and the seq of the notice they
+    were given (the helplines): their connection sends messages up to it, then closes.
+    The line for a counsellor that may follow it is not the person's to see."""
+
+    state: SessionState
+    notice_seq: int = 0
+
+
+async def leave_session(svc: Services, *, session_id: int) -> LeftSession:
+    """The person ends the session (End chat or Quick exit): they are given the
+    helplines in their language; a counsellor in the chat is told they left."""
     async with svc.transaction() as tx:
         chat = await lock_session(tx, session_id)
         state = SessionState(chat.state)
         if state.finished:
-            return state
+            return LeftSession(state)
+        notice = await add_ending_notice(svc, tx, chat, "person_left", LEFT)
         if state == SessionState.LIVE:
             await add_system_message(tx, chat, "The person has left the chat.")
         new_state = SessionState.ABANDONED if state == SessionState.QUEUED else SessionState.CLOSED
         await set_state(tx, chat, new_state, closed_at=tx.now, checkin_at=None)
         if state in (SessionState.QUEUED, SessionState.LIVE):
             tx.publish_after_commit(QUEUE_CHANNEL, QueueChanged(session_id=chat.id, reason="left"))
-    return new_state
+    return LeftSession(new_state, notice.seq)
 
 
 async def erase_session(svc: Services, *, session_id: int, notify: bool = True) -> None:
@@ -128,7 +150,9 @@ async def erase_session(svc: Services, *, session_id: int, notify: bool = True) 
 
     With ``notify`` the person's widgets are told ``erased`` (they clear the
     screen); without it (the person declined consent and was just shown the
-    helplines) they are only told the chat is closed, so the numbers stay on screen.
+    helplines) they are only told the chat is closed and that nothing of it is kept
+    (``kept`` false), so the numbers stay on screen and nothing offers to delete
+    what was never kept.
     """
     async with svc.transaction() as tx:
         chat = await lock_session(tx, session_id)
@@ -149,7 +173,10 @@ async def erase_session(svc: Services, *, session_id: int, notify: bool = True) 
         if notify:
             tx.publish_after_commit(session_channel(chat.id), SessionErased(session_id=chat.id))
         elif not was.finished:
-            await set_state(tx, chat, SessionState.CLOSED)
+            closed = SessionStateChanged(
+                session_id=chat.id, state=SessionState.CLOSED.value, kept=False
+            )
+            tx.publish_after_commit(session_channel(chat.id), closed)
         if was in (SessionState.QUEUED, SessionState.LIVE):
             tx.publish_after_commit(
                 QUEUE_CHANNEL, QueueChanged(session_id=chat.id, reason="erased")

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, or_, select, update
 
 from gateway.actions.queue import return_to_queue
-from gateway.actions.records import add_system_message, lock_session, set_state
+from gateway.actions.records import add_ending_notice, lock_session, set_state
 from gateway.events import QUEUE_CHANNEL, QueueChanged
 from gateway.models import ChatSession, Staff
 from gateway.services import Services
@@ -32,6 +32,7 @@ DROPPED = (
     "Your counsellor's connection has dropped. You're at the front of the queue "
     "and the next counsellor will join you."
 )
+# Said when the bot script has no ``timed_out`` notice (with the helplines).
 ABANDONED = (
     "You were away for a while, so this chat has closed. "
     "If you need someone, you can start a new chat at any time."
@@ -117,7 +118,7 @@ async def abandon_waiting(svc: Services, *, session_id: int) -> bool:
             return False
         chat = await lock_session(tx, session_id)
         await tx.session.refresh(chat)
-        await add_system_message(tx, chat, ABANDONED)
+        await add_ending_notice(svc, tx, chat, "timed_out", ABANDONED)
         await set_state(tx, chat, SessionState.ABANDONED)
         tx.publish_after_commit(QUEUE_CHANNEL, QueueChanged(session_id=chat.id, reason="abandoned"))
     return True

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from gateway.actions.records import add_system_message, lock_session, set_state
+from gateway.actions.records import add_ending_notice, lock_session, set_state
 from gateway.events import QUEUE_CHANNEL, QueueChanged
 from gateway.models import ChatSession, WrapUp
 from gateway.services import Services
@@ -33,6 +33,7 @@ MAX_NOTES_CHARS = 4000
 # Chats closed longer ago than this no longer nag on the dashboard (they stay in reports).
 WRAPUP_DUE_WINDOW = timedelta(days=2)
 
+# Said when the bot script has no ``ended_by_counsellor`` notice (with the helplines).
 ENDED = (
     "The counsellor has ended the chat. Thank you for talking with us. "
     "If you need someone again, you can start a new chat at any time."
@@ -94,7 +95,7 @@ async def end_session(
         )
         if chat.state == SessionState.CLOSED:
             return EndResult(True, "recorded")
-        await add_system_message(tx, chat, ENDED)
+        await add_ending_notice(svc, tx, chat, "ended_by_counsellor", ENDED)
         await set_state(tx, chat, SessionState.CLOSED, closed_at=tx.now)
         tx.publish_after_commit(QUEUE_CHANNEL, QueueChanged(session_id=chat.id, reason="ended"))
     return EndResult(True, "ended")

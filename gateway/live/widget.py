@@ -19,7 +19,7 @@ import msgspec
 from starlette.websockets import WebSocket
 
 from bot_engine import AskCounsellor as BotAskCounsellor
-from bot_engine import SessionEvent, UserMessage
+from bot_engine import BotEngine, SessionEvent, UserMessage
 from gateway import protocol as p
 from gateway.actions.activity import signal_typing
 from gateway.actions.bot import BotTurn
@@ -73,10 +73,24 @@ def _replies(pairs: list[tuple[str, str]] | None) -> tuple[p.QuickReply, ...] | 
 
 class WidgetFrames(FrameBuilder[p.MessageOut]):
     """Messages as the widget protocol sends them; the person's own messages sent on
-    this connection are skipped (it has their ``ack``; PROTOCOL.md 6)."""
+    this connection are skipped (it has their ``ack``; PROTOCOL.md 6).
 
-    def __init__(self) -> None:
+    The bot's and the service's messages carry tap-to-call and tap-to-text ``links``
+    for the helpline numbers they give (in the session's language), worked out from
+    the text whenever a frame is built: live, or read back on resume. Nothing about
+    them is stored.
+    """
+
+    def __init__(self, bot: BotEngine) -> None:
         self.own_client_ids: set[str] = set()
+        self.bot = bot
+        self.locale = "en"  # the session's, once known
+
+    def links(self, sender: str, text: str) -> tuple[p.Link, ...] | None:
+        if sender not in ("bot", "system"):
+            return None
+        found = self.bot.links(text, self.locale)
+        return tuple(p.Link(link.label, link.href) for link in found) or None
 
     def from_line(self, line: TranscriptLine) -> p.MessageOut:
         user = line.sender.value == "user"
@@ -89,6 +103,7 @@ class WidgetFrames(FrameBuilder[p.MessageOut]):
             client_id=line.client_id if user else None,
             quick_replies=_replies(pairs),
             name=line.counsellor_name,
+            links=self.links(line.sender.value, line.text),
         )
 
     def from_event(self, event: MessageAdded) -> p.MessageOut:
@@ -101,6 +116,7 @@ class WidgetFrames(FrameBuilder[p.MessageOut]):
             client_id=event.client_id if user else None,
             quick_replies=_replies(list(event.quick_replies or ())),
             name=event.counsellor_name,
+            links=self.links(event.sender, event.text),
         )
 
     def seq_of(self, frame: p.MessageOut) -> int:
@@ -127,7 +143,7 @@ class ChatConnection(LiveMember):
             websocket, self.settings, _WidgetCodec(), _error
         )
         self.supervisor = Supervisor()
-        self.frames = WidgetFrames()
+        self.frames = WidgetFrames(runtime.svc.bot)
         self.view: SessionView | None = None
         self.state = SessionState.BOT
         self.feed: TranscriptFeed[p.MessageOut] | None = None
@@ -170,6 +186,7 @@ class ChatConnection(LiveMember):
                 view = await session_view(self.svc, session_id=view.id)
             self.view = view
             self.session_id = view.id
+            self.frames.locale = view.locale
             self._set_state(view.state)
             self.runtime.hub.join(self)
             # A new session's greeting is on its way as events: say so after welcome.
@@ -251,7 +268,9 @@ class ChatConnection(LiveMember):
             case p.AskCounsellor():
                 await self._ask_counsellor()
             case p.Leave():
-                await leave_session(self.svc, session_id=session_id)
+                left = await leave_session(self.svc, session_id=session_id)
+                # The helplines they were given go out before the connection closes.
+                await self._feed().catch_up(left.notice_seq)
                 await self.socket.close(p.Close.NORMAL, "left")
             case p.Erase():
                 await erase_session(self.svc, session_id=session_id)
@@ -306,16 +325,19 @@ class ChatConnection(LiveMember):
                 case TypingChanged(sender="bot" | "counsellor" as sender):
                     await self.socket.send(p.TypingOut(from_=sender, on=item.on))
                 case SessionStateChanged():
-                    await self._state_changed(SessionState(item.state), item.counsellor_name)
+                    state = SessionState(item.state)
+                    await self._state_changed(state, item.counsellor_name, kept=item.kept)
                 case SessionErased():
                     await self.socket.final(p.Erased(), p.Close.NORMAL, "erased")
                 case QueueSnapshot():
                     await self._send_queue(item)
 
-    async def _state_changed(self, state: SessionState, counsellor: str | None) -> None:
+    async def _state_changed(
+        self, state: SessionState, counsellor: str | None, *, kept: bool = True
+    ) -> None:
         was_queued = self.state == SessionState.QUEUED
         self._set_state(state)
-        await self.socket.send(p.StateOut(state=state.wire, counsellor=counsellor))
+        await self.socket.send(p.StateOut(state=state.wire, counsellor=counsellor, kept=kept))
         if state == SessionState.QUEUED and not was_queued:
             self.last_queue_frame = None
             self.runtime.hub.want_queue(self)

@@ -35,8 +35,7 @@ async def person_waiting(server: LiveServer) -> tuple[ChatClient, int]:
     person = await ChatClient.open(server.ws, server.origin)
     await person.hello()
     await person.recv_until(is_type("message"))
-    await person.send({"type": "ask_counsellor"})
-    await person.recv_until(is_type("queue"))
+    await person.ask_for_a_person()
     (chat,) = await ordered_queue(services(server))
     return person, chat.id
 

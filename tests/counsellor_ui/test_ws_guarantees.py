@@ -52,8 +52,7 @@ async def live_chat(settings: Settings) -> AsyncIterator[tuple[LiveServer, ChatC
         person = await ChatClient.open(server.ws, server.origin)
         await person.hello()
         await person.recv_until(is_type("message"))
-        await person.send({"type": "ask_counsellor"})
-        await person.recv_until(is_type("queue"))
+        await person.ask_for_a_person()
         session_id = next(iter(server.app.state.runtime.hub.snapshot.positions))
         response = await sam.post(f"/counsellor/sessions/{session_id}/claim")
         assert response.headers["location"] == f"/counsellor/sessions/{session_id}"

@@ -12,7 +12,7 @@ from gateway.actions.wrapup import check_wrapup, end_session
 from gateway.models import ChatSession
 from gateway.security import hash_token
 from gateway.services import Services
-from tests.chat_client import ChatClient, is_ack, is_type
+from tests.chat_client import ChatClient, is_ack, is_type, offered
 from tests.conftest import LiveServer
 from tests.factories import make_staff
 
@@ -30,6 +30,16 @@ async def new_chat(server: LiveServer) -> ChatClient:
     assert welcome["state"] == "bot"
     assert welcome["last_seq"] == 0
     assert len(welcome["token"]) >= 22  # at least 128 bits, URL-safe base64
+    return client
+
+
+async def consented_chat(server: LiveServer) -> ChatClient:
+    """A new session whose person has agreed that the chat is kept."""
+    client = await new_chat(server)
+    await client.recv_until(lambda f: offered(f, "yes") is not None)
+    await client.say("Yes, continue", value="yes")
+    await client.recv_until(lambda f: offered(f, "happy") is not None)  # the mood menu
+    await client.quiet()
     return client
 
 
@@ -75,7 +85,14 @@ async def test_asking_for_a_person_queues_the_session_and_the_bot_then_stays_sil
     client = await new_chat(live_server)
     await client.recv_until(is_type("message"))
     await client.quiet()
+    # Before the person has answered the consent question: asked first, in one step.
     await client.say("I want to talk to a person")
+    asked = await client.recv_until(lambda f: offered(f, "yes") is not None)
+    assert "we keep this conversation" in asked[-1]["text"]
+    assert not any(f["type"] == "state" for f in asked)
+    yes = offered(asked[-1], "yes")
+    assert yes is not None
+    await client.say(yes["label"], value=yes["value"])
     frames = await client.recv_until(is_type("queue"))
     states = [f for f in frames if f["type"] == "state"]
     assert states and states[-1]["state"] == "queued"
@@ -92,8 +109,7 @@ async def test_asking_for_a_person_queues_the_session_and_the_bot_then_stays_sil
 
 async def test_ask_counsellor_frame_queues_the_session(live_server: LiveServer) -> None:
     await make_staff(live_services(live_server))
-    client = await new_chat(live_server)
-    await client.recv_until(is_type("message"))
+    client = await consented_chat(live_server)
     await client.send({"type": "ask_counsellor"})
     frames = await client.recv_until(is_type("queue"))
     assert any(f["type"] == "state" and f["state"] == "queued" for f in frames)
@@ -103,9 +119,7 @@ async def test_ask_counsellor_frame_queues_the_session(live_server: LiveServer) 
 async def test_with_nobody_available_the_bot_says_so_and_the_person_can_wait(
     live_server: LiveServer,
 ) -> None:
-    client = await new_chat(live_server)
-    await client.recv_until(is_type("message"))
-    await client.quiet()
+    client = await consented_chat(live_server)
     await client.say("can I talk to a real person please")
     frames = await client.recv_until(lambda f: f["type"] == "message" and f.get("quick_replies"))
     texts = " ".join(f["text"] for f in frames if f["type"] == "message")
@@ -122,8 +136,7 @@ async def test_with_nobody_available_the_bot_says_so_and_the_person_can_wait(
 async def test_a_counsellor_claims_chats_and_ends(live_server: LiveServer) -> None:
     svc = live_services(live_server)
     staff = await make_staff(svc, name="Sam")
-    client = await new_chat(live_server)
-    await client.recv_until(is_type("message"))
+    client = await consented_chat(live_server)
     await client.send({"type": "ask_counsellor"})
     await client.recv_until(is_type("queue"))
     (chat,) = await ordered_queue(svc)

@@ -189,7 +189,7 @@ async def test_a_person_who_leaves_a_live_chat_leaves_a_wrap_up_to_do(svc: Servi
     chat = await make_queued_session(svc)
     sam = await make_staff(svc, name="Sam")
     await claim_session(svc, session_id=chat.id, staff_id=sam.id)
-    assert await leave_session(svc, session_id=chat.id) == SessionState.CLOSED
+    assert (await leave_session(svc, session_id=chat.id)).state == SessionState.CLOSED
     assert "has left" in system_lines(await assert_gap_free(svc, chat.id))[-1]
     (due,) = await wrapups_due(svc, staff_id=sam.id)
     assert due.session_id == chat.id
@@ -202,7 +202,7 @@ async def test_a_person_who_leaves_a_live_chat_leaves_a_wrap_up_to_do(svc: Servi
 async def test_a_person_who_leaves_the_queue_is_abandoned(svc: Services) -> None:
     chat = await make_queued_session(svc)
     async with recording(svc, QUEUE_CHANNEL) as events:
-        assert await leave_session(svc, session_id=chat.id) == SessionState.ABANDONED
+        assert (await leave_session(svc, session_id=chat.id)).state == SessionState.ABANDONED
     assert [e.reason for e in events.of(QueueChanged)] == ["left"]
     assert await ordered_queue(svc) == []
 

@@ -109,8 +109,9 @@ async def test_4_seq_is_gap_free_across_user_bot_counsellor_and_system(
     client = await greeted_chat(server)
     assert client.token is not None
     session_id = (await chat_row(settings.database_url, client.token)).id
-    await client.say("hello")
-    await client.recv_until(lambda f: f == {"type": "typing", "from": "bot", "on": False})
+    for text, value in (("hello", None), ("Yes, continue", "yes")):
+        await client.say(text, value=value)
+        await client.recv_until(lambda f: f == {"type": "typing", "from": "bot", "on": False})
     await client.send({"type": "ask_counsellor"})
     await client.recv_until(is_type("queue"))
     await client.say("still here")
@@ -120,8 +121,13 @@ async def test_4_seq_is_gap_free_across_user_bot_counsellor_and_system(
     )
     cid = await client.say("hi Sam")
     await client.recv_until(is_ack(cid))
-    await client.send({"type": "leave"})  # "The person has left the chat." (system)
+    # The person is given the helplines before the connection closes; the counsellor
+    # is told "The person has left the chat." after that (system, not sent to them).
+    await client.send({"type": "leave"})
     assert await close_code(client) == 1000
+    notice = [f for f in client.seen if f["type"] == "message"][-1]
+    assert notice["from"] == "system" and "116 123" in notice["text"]
+    assert {"label": "Call Samaritans", "href": "tel:116123"} in notice["links"]
 
     rows = await stored_messages(settings.database_url, session_id)
     row = await chat_row(settings.database_url, client.token)

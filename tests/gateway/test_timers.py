@@ -112,7 +112,8 @@ async def test_a_queued_person_who_has_gone_is_abandoned_once(svc: Services) -> 
     assert sorted(fired) == [False, False, True]
     row = await chat_row(svc, gone.id)
     assert row.state == "abandoned" and row.closed_at == clock.now
-    assert "You were away" in (await assert_gap_free(svc, gone.id))[-1].text
+    ended = (await assert_gap_free(svc, gone.id))[-1].text
+    assert "You were away" in ended and "116 123" in ended  # every ending: the helplines
     assert [c.id for c in await ordered_queue(svc)] == [here.id]
 
 
