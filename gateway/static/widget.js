@@ -55,6 +55,7 @@ en: {
   not_sent: 'Not sent',
   retry: 'Retry',
   replies_label: 'Suggested replies',
+  links_label: 'Call or text',
   typing_bot: 'The bot is typing…',
   typing_name: '{name} is typing…',
   typing_anon: 'The counsellor is typing…',
@@ -117,6 +118,7 @@ cy: {
   not_sent: 'Heb ei hanfon',
   retry: 'Ceisio eto',
   replies_label: 'Atebion awgrymedig',
+  links_label: 'Ffonio neu decstio',
   typing_bot: 'Mae’r bot yn teipio…',
   typing_name: 'Mae {name} yn teipio…',
   typing_anon: 'Mae’r cwnselydd yn teipio…',
@@ -224,6 +226,7 @@ let retryTimer = null, countdownTimer = null, connectTimer = null, ackTimer = nu
 let blocked = false; // refused (4400 / 1008 / 4429): wait for the person
 let stopped = false; // leave or erase sent: do not reconnect
 let erased = false, exiting = false, isOpen = false;
+let unkept = false; // closed with nothing kept (consent declined): nothing to delete
 let sessionState = null, counsellorName = null, queueInfo = null;
 let typingFrom = null, typingTimer = null, typingOn = false, typingSentAt = 0, typingIdle = null;
 let confirming = null; // 'end' | 'delete' | null
@@ -294,6 +297,11 @@ h2{font-size:1.05rem;overflow-wrap:break-word}
 .failed .st{color:#a4262c;font-weight:700}
 .meta button{min-height:32px;padding:.15rem .5rem;font-size:.8rem}
 .qr{display:flex;flex-wrap:wrap;gap:.4rem;margin-top:.5rem}
+.links{list-style:none;display:flex;flex-wrap:wrap;gap:.4rem;margin:.4rem 0 0;padding:0}
+.system .links{justify-content:center}
+.links a{display:inline-flex;align-items:center;min-height:44px;padding:.35rem .8rem;border:2px solid var(--act);border-radius:99px;background:#fff;color:var(--act);font-weight:600;text-decoration:none}
+.links a:hover{text-decoration:underline}
+.text{white-space:pre-wrap;overflow-wrap:anywhere}
 .qr button,.queue button{min-height:40px;padding:.35rem .75rem;text-align:left}
 .typing{padding:0 .75rem .35rem;font-size:.85rem}
 .notice{margin:.4rem .75rem 0;padding:.5rem .75rem;border-radius:8px;background:#fdecea;color:#7a1a1a;font-size:.9rem}
@@ -463,7 +471,7 @@ function refresh() {
   if (closed && ui.form.contains(shadow.activeElement)) ui.newBtn.focus();
   ui.input.disabled = ui.form.hidden = closed;
   ui.endBtn.hidden = closed || !token;
-  ui.delBtn.hidden = erased || !(token || seen.size);
+  ui.delBtn.hidden = erased || unkept || !(token || seen.size);
   ui.foot.hidden = !!confirming;
   if (closed) setTyping(null);
 }
@@ -489,14 +497,25 @@ const scrollDown = () => { ui.log.scrollTop = ui.log.scrollHeight; };
 
 // --- messages
 // kind: bot, counsellor, you, system. Screen readers hear who speaks first.
-function messageEl(kind, text, at, name) {
+function messageEl(kind, text, at, name, links) {
   const who = kind === 'bot' ? t('who_bot') : kind === 'counsellor' ? name || t('counsellor') : null;
   const sr = kind === 'counsellor' && name ? t('sr_name', { name }) : who ? who + ':' : t('sr_' + kind);
   return h('div', { class: 'msg ' + kind }, [
     who && h('p', { class: 'who', 'aria-hidden': 'true', text: who }),
-    h('p', { class: kind === 'system' ? '' : 'bubble' }, [h('span', { class: 'vh', text: sr + ' ' }), String(text == null ? '' : text)]),
+    h('p', { class: kind === 'system' ? 'text' : 'bubble' }, [h('span', { class: 'vh', text: sr + ' ' }), String(text == null ? '' : text)]),
+    linkList(links),
     h('p', { class: 'meta' }, h('time', { datetime: at || new Date().toISOString(), text: clock(at) })),
   ]);
+}
+
+// Tap-to-call and tap-to-text for the numbers a message gives (the frame's
+// optional `links`). Only tel: and sms: addresses are ever made into links.
+const SAFE_HREF = /^(tel:\+?[0-9]+|sms:\+?[0-9]+(\?body=[A-Za-z0-9%._~-]*)?)$/;
+function linkList(links) {
+  if (!Array.isArray(links)) return null;
+  const items = links.filter((l) => l && typeof l.label === 'string' && l.label && SAFE_HREF.test(String(l.href)))
+    .map((l) => h('li', null, h('a', { href: l.href, text: l.label })));
+  return items.length ? h('ul', { class: 'links', 'aria-label': t('links_label') }, items) : null;
 }
 
 function ownMessage(cid, text, at) {
@@ -544,7 +563,7 @@ function onMessage(m) {
   } else {
     const kind = m.from === 'bot' || m.from === 'counsellor' ? m.from : 'system';
     if (kind === 'counsellor' && m.name) counsellorName = m.name;
-    const el = messageEl(kind, m.text, m.at, kind === 'counsellor' ? m.name || counsellorName : null);
+    const el = messageEl(kind, m.text, m.at, kind === 'counsellor' ? m.name || counsellorName : null, kind === 'counsellor' ? null : m.links);
     place(el, m.seq);
     if (typingFrom === kind) setTyping(null);
     if (newest && kind === 'bot' && Array.isArray(m.quick_replies)) showQuickReplies(el, m.quick_replies);
@@ -751,7 +770,7 @@ function confirmYes() {
 
 function newChat() {
   dropSocket();
-  stopped = blocked = erased = false;
+  stopped = blocked = erased = unkept = false;
   forgetAll();
   refresh();
   retries = 0;
@@ -799,6 +818,11 @@ function onQueue(f) {
 
 function onState(f) {
   if (typeof f.state === 'string') sessionState = f.state;
+  if (f.kept === false) { // nothing of it was kept: the token resumes nothing
+    unkept = true;
+    token = null;
+    store.del('token');
+  }
   if (f.counsellor) counsellorName = f.counsellor;
   else if (sessionState !== 'live') counsellorName = null;
   if (sessionState !== 'queued') queueInfo = null;

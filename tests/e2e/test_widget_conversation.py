@@ -105,7 +105,7 @@ async def test_bot_conversation_then_queue(
     await page.get_by_role("button", name="Talk to a person").click()
     wait = replies.get_by_role("button", name="Wait for a counsellor")
     await expect(wait).to_be_visible(timeout=TIMEOUT)
-    await expect(log).to_contain_text("all our counsellors are busy right now")
+    await expect(log).to_contain_text("none of our counsellors is free right now")
     await wait.click()
     queue = page.get_by_role("region", name="You are in the queue")
     await expect(queue).to_be_visible(timeout=TIMEOUT)
