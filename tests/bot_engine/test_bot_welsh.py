@@ -118,6 +118,10 @@ CASES: list[tuple[str, RiskLevel, RiskTopic]] = [
     ("llosgais i fy hun gyda sigarét neithiwr", CONCERN, SELF_HARM),
     ("mae e'n gweiddi arna i drwy'r amser ac yn rheoli fy arian", CONCERN, ABUSE),
     ("mae fy mab yn torri ei hun", CONCERN, SOMEONE),
+    ("dwi am neud amdana fy hun", HIGH, SUICIDE),
+    ("dw i wedi bod yn gwglo sut i farw", HIGH, SUICIDE),
+    ("gobeithio ga i ddamwain", CONCERN, SUICIDE),
+    ("dw i wedi cloi fy hun yn y tŷ bach, mae o'n gweiddi tu allan", IMMINENT, ABUSE),
 ]
 
 
@@ -204,6 +208,13 @@ QUIET = [
     "dw i'n byw ar ben fy hun",
     "does neb yn poeni am y tywydd",
     "dim pwynt mynd allan yn y glaw",
+    # words with an everyday meaning beside the dangerous one
+    "mae fy chwaer wastad yn fy nghuro i ar gwyddbwyll",
+    "dw i'n lladd fy hun yn adolygu ar gyfer yr arholiadau",
+    "dw i'n cuddio rhag y glaw",
+    "ges i brawf gwaed heddiw, roedd lot o waed",
+    "mae fy ffôn wedi marw",
+    "mae hi'n bygwth glaw",
 ]
 
 
