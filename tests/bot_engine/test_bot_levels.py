@@ -12,9 +12,20 @@ from __future__ import annotations
 
 import pytest
 
-from bot_engine import detect
-from bot_engine.detection import assess
-from bot_engine.types import RiskLevel, RiskTopic
+from bot_engine.detection import detector_for
+from bot_engine.triggers import Assessment
+from bot_engine.types import RiskLevel, RiskTopic, TriggerMatch
+
+
+def rules(text: str) -> Assessment:
+    """What the English trigger list (with every installed locale) finds, without the
+    statistical model that runs under it: this file tests the list."""
+    return detector_for("en").rules(text)
+
+
+def detect(text: str) -> TriggerMatch | None:
+    return rules(text).match
+
 
 IMMINENT, HIGH, CONCERN = RiskLevel.IMMINENT, RiskLevel.HIGH, RiskLevel.CONCERN
 SUICIDE, SELF_HARM = RiskTopic.SUICIDE, RiskTopic.SELF_HARM
@@ -209,7 +220,7 @@ def test_ordinary_messages_stay_quiet(text: str) -> None:
     ],
 )
 def test_a_clear_denial_is_reported_not_escalated(text: str) -> None:
-    found = assess(text)
+    found = rules(text)
     assert found.crisis is None
     assert found.denied
 
