@@ -73,6 +73,7 @@ CASES: list[tuple[str, RiskLevel, RiskTopic]] = [
     ("i'm hiding in the bathroom from my boyfriend", IMMINENT, ABUSE),
     ("my stepdad is hitting my little brother right now", IMMINENT, ABUSE),
     ("my ex is here and i'm scared for my life", IMMINENT, ABUSE),
+    ("i've just been attacked and i'm hiding", IMMINENT, ABUSE),
     # someone else, now
     ("my friend has taken an overdose and won't tell anyone", IMMINENT, SOMEONE),
     ("my son is on the roof threatening to jump", IMMINENT, SOMEONE),
@@ -86,6 +87,9 @@ CASES: list[tuple[str, RiskLevel, RiskTopic]] = [
     ("i'm ready to die", HIGH, SUICIDE),
     ("i'm not going to be here much longer", HIGH, SUICIDE),
     ("planning to end things this week", HIGH, SUICIDE),
+    ("going to delete myself tonight", HIGH, SUICIDE),
+    ("you won't have to worry about me much longer", HIGH, SUICIDE),
+    ("i'm going to rope tonight", HIGH, SUICIDE),
     # plan, method, means
     ("how many paracetamol does it take to die", HIGH, SUICIDE),
     ("what's the lethal dose of amitriptyline", HIGH, SUICIDE),
@@ -115,6 +119,9 @@ CASES: list[tuple[str, RiskLevel, RiskTopic]] = [
     ("someone is blackmailing me with my nudes", HIGH, ABUSE),
     ("my parents hit me with a belt", HIGH, ABUSE),
     ("i'm being sexually abused by my step brother", HIGH, ABUSE),
+    ("he isolates me from my friends and family", HIGH, ABUSE),
+    ("he says he'll kill himself if i leave him", HIGH, ABUSE),
+    ("a man online keeps asking me for pics", HIGH, ABUSE),
     # someone else's plan
     ("my friend told me she's planning to kill herself", HIGH, SOMEONE),
     ("my girlfriend has been stockpiling her pills", HIGH, SOMEONE),
@@ -133,6 +140,8 @@ CASES: list[tuple[str, RiskLevel, RiskTopic]] = [
     ("i feel like ending it", CONCERN, SUICIDE),
     ("i'm scared of what i'll do tonight", CONCERN, SUICIDE),
     ("i hate myself so much", CONCERN, SUICIDE),
+    ("i don't want to be a burden anymore", CONCERN, SUICIDE),
+    ("nothing matters anymore", CONCERN, SUICIDE),
     # self-harm by many methods, urges, relapse
     ("i burnt myself with a lighter last night", CONCERN, SELF_HARM),
     ("i scratch my arms until they bleed", CONCERN, SELF_HARM),
@@ -144,6 +153,8 @@ CASES: list[tuple[str, RiskLevel, RiskTopic]] = [
     ("i was 100 days clean but i slipped up last night", CONCERN, SELF_HARM),
     ("the urge to self harm is really strong", CONCERN, SELF_HARM),
     ("my arms are covered in cuts", CONCERN, SELF_HARM),
+    ("cut to beans last night", CONCERN, SELF_HARM),
+    ("cutting is the only thing that helps", CONCERN, SELF_HARM),
     # someone else, worrying
     ("my friend self harms and i don't know how to help", CONCERN, SOMEONE),
     ("my girlfriend told me she feels suicidal", CONCERN, SOMEONE),
@@ -177,6 +188,11 @@ QUIET = [
     "the killers are playing tonight",
     "my friend's band is called suicide kings",
     "i keep dying on this level",
+    "i'm going to rope my brother into helping me move",
+    "my cat kicked the bucket of water over",
+    "i'm thinking about overdosing on sugar this christmas lol",
+    "my nose won't stop bleeding",
+    "i relapsed on my diet",
     # safe contexts
     "i'm doing a sponsored walk for suicide prevention",
     "what are the warning signs of suicide",
