@@ -18,7 +18,7 @@ import json
 
 from bot_engine.evidence import own_words
 from bot_engine.files import BASE_LOCALE, PACKAGED_TRIGGERS_DIR, SCRIPT_FILE, read_toml
-from bot_engine.model import RiskModel
+from bot_engine.model import RiskModel, packaged_model
 from bot_engine.model import words_of as model_words_of
 from bot_engine.normalise import Normaliser
 from bot_engine.problems import Problem, ProblemLog
@@ -26,6 +26,10 @@ from bot_engine.triggers import Assessment, TriggerSet, TriggerSource
 from bot_engine.types import Priority, RiskLevel, TriggerMatch
 
 MODEL_RULE = "crisis:model"
+# The packaged statistical model runs under the rules of every detector built here:
+# decided by measurement, see docs/safeguarding.md ("Detection: rules and the
+# statistical model").
+USE_MODEL = True
 
 
 def base_locale(locale: str) -> str:
@@ -152,6 +156,7 @@ def build_trigger_sets(
         locale: Detector(
             merged[locale],
             tuple(s for other, s in alone.items() if other != locale),
+            packaged_model() if USE_MODEL else None,
         )
         for locale in everyone
     }

@@ -202,13 +202,22 @@ class RiskModel:
         probability, words, pushes = self._score(plain)
         start, end = _heaviest_run(pushes, _EVIDENCE_SPAN)
         evidence = tuple(words[start:end])
-        harm = self._self_harm.search(" ".join(evidence)) is not None
         return ModelScore(
             probability,
             probability >= self.threshold,
             evidence,
-            RiskTopic.SELF_HARM if harm else RiskTopic.SUICIDE,
+            RiskTopic.SELF_HARM if self._about_self_harm(plain, pushes) else RiskTopic.SUICIDE,
         )
+
+    def _about_self_harm(self, plain: str, pushes: list[float]) -> bool:
+        """Whether self-harm words pushed the score up: a match of the self-harm
+        pattern whose every word has a positive push."""
+        for match in self._self_harm.finditer(plain):
+            first = plain.count(" ", 0, match.start())
+            last = first + match.group(0).count(" ")
+            if all(push > 0 for push in pushes[first : last + 1]):
+                return True
+        return False
 
     def _score(self, plain: str) -> tuple[float, list[str], list[float]]:
         """Probability, the words of ``plain`` and how much each word pushed it up.

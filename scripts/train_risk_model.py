@@ -70,8 +70,8 @@ FOLDS = 5
 SEED = 0
 VETO_LOSS = 0.02  # option (c): the veto may drop this share of the rules' true crises
 DIGITS = 6  # significant digits of the exported weights
-# A model escalation is about self-harm when its evidence matches this (the reading
-# is lower-case words separated by single spaces).
+# A model escalation is about self-harm when words that pushed it up match this (the
+# reading is lower-case words separated by single spaces).
 SELF_HARM_PATTERN = (
     r"\b(?:cut(?:s|ting|ter)?|self ?harm\w*|sh|harm(?:ing)? my ?self|hurt(?:ing)? my ?self"
     r"|burn(?:t|ed|ing|s)? my ?self|scratch\w*|blades?|razors?|bleed\w*|bled|scars?"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot_engine.detection import MODEL_RULE, Detector
+from bot_engine.detection import MODEL_RULE, USE_MODEL, Detector, detect, detector_for
 from bot_engine.evaluate import read_corpus
 from bot_engine.model import MODEL_FILE, ModelError, RiskModel, packaged_model, reading
 from bot_engine.problems import ProblemLog
@@ -210,3 +210,49 @@ def test_below_the_threshold_the_model_adds_nothing() -> None:
     found = Detector(NO_RULES, (), model).assess("so tired")
     assert found.crisis is None
     assert found == Detector(NO_RULES).assess("so tired")
+
+
+# ---------------------------------------------------------------- in the engine
+
+
+def test_every_packaged_detector_runs_the_model_under_its_rules() -> None:
+    assert USE_MODEL  # the decision in docs/safeguarding.md
+    for locale in ("en", "cy", "fr"):
+        assert detector_for(locale).model is packaged_model()
+
+
+def test_a_message_the_rules_miss_is_caught_with_its_evidence() -> None:
+    """A crisis in words no list has: the packaged detector escalates it at
+    ``concern`` and quotes the words that weighed most, as typed."""
+    candidates = (
+        "i keep looking at the motorway bridge on my way home",
+        "i've picked which building, the tall one near the retail park",
+    )
+    missed = [text for text in candidates if detector_for("en").rules(text).crisis is None]
+    if not missed:
+        pytest.skip("the lists now catch every example: write a new one they miss")
+    for text in missed:
+        found = detect(text)
+        assert found is not None, text
+        assert (found.kind, found.rule, found.level) == ("crisis", MODEL_RULE, RiskLevel.CONCERN)
+        assert found.matched
+        assert found.matched in text
+
+
+def test_the_model_rarely_alarms_on_the_projects_ordinary_phrases() -> None:
+    """The phrases other tests keep quiet for the lists (idioms, safe contexts,
+    denials, everyday talk): the model is statistical, so it is held to a rate. At
+    the time of the decision it raised 4 of 89 ("i'm going to jump in the shower")."""
+    from tests.bot_engine import test_bot_detect, test_bot_levels, test_bot_welsh
+
+    phrases = [
+        *(("en", text) for text in test_bot_detect.NONE),
+        *(("en", text) for text in test_bot_levels.QUIET),
+        *(("cy", text) for text in test_bot_welsh.QUIET),
+    ]
+    alarms = []
+    for locale, text in phrases:
+        found = detector_for(locale).assess(text).crisis
+        if found is not None and found.rule == MODEL_RULE:
+            alarms.append(text)
+    assert len(alarms) <= 0.06 * len(phrases), alarms
