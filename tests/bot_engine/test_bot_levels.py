@@ -112,6 +112,7 @@ CASES: list[tuple[str, RiskLevel, RiskTopic]] = [
     ("i tried to kill myself last year and i'm going to try again", HIGH, SUICIDE),
     ("i overdosed before and this time i'll take more", HIGH, SUICIDE),
     ("i survived last time but i won't this time", HIGH, SUICIDE),
+    ("i overdosed last year and i still want to die", HIGH, SUICIDE),
     # ongoing danger from another person
     ("my husband hits me", HIGH, ABUSE),
     ("my boyfriend won't let me see my friends and checks my phone", HIGH, ABUSE),
@@ -193,6 +194,12 @@ QUIET = [
     "i'm thinking about overdosing on sugar this christmas lol",
     "my nose won't stop bleeding",
     "i relapsed on my diet",
+    "my psychology lecture was about suicide risk factors",
+    "i'm a teacher and worried about how to spot self harm",
+    "burnt my arm on the oven tray",
+    "my cat scratched my arm",
+    "my dad overdosed years ago and i still think about it",
+    "i'll jump off that bridge when i come to it",
     # safe contexts
     "i'm doing a sponsored walk for suicide prevention",
     "what are the warning signs of suicide",
@@ -233,6 +240,8 @@ def test_ordinary_messages_stay_quiet(text: str) -> None:
         "i'm not suicidal, just stressed about money",
         "no, i would never hurt myself, i just needed to vent",
         "i don't want to die or anything, i'm just fed up",
+        "no, i've never self harmed",
+        "i don't want to hurt myself, i want to feel better",
     ],
 )
 def test_a_clear_denial_is_reported_not_escalated(text: str) -> None:
