@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -129,7 +130,9 @@ def measure(
     engine = _load(script)
     if engine is None:
         return 2
-    engine.detect("warm up", "en")  # the first call compiles the lists
+    started = time.perf_counter()
+    phrases = engine.warm_up()
+    print(f"compiled {phrases} phrases in {time.perf_counter() - started:.1f} s")
     report = evaluate(examples, engine.detect)
     print(f"{len(examples)} messages from {len(files)} path(s)")
     print("\n".join(report.lines(show_misses=not quiet)))

@@ -5,10 +5,10 @@ The engine runs the same check at the start of every step (with any extra phrase
 its script set, see ``BotEngine.detect``). The gateway also calls it on messages typed
 while a session waits in the queue, to raise the session's level.
 
-Each locale gets one merged trigger set: a deployment's ``triggers-<locale>.toml``
-first, then the packaged list for the locale, then (for locales other than English)
-the English ones, because people often mix languages. Its detector also runs the own
-lists of every other installed locale, so Welsh is recognised in an English session.
+Each locale gets one trigger set: a deployment's ``triggers-<locale>.toml`` first,
+then the packaged list for the locale. A locale's detector runs its own set first and
+then the sets of every other installed locale, because people mix and switch
+languages: Welsh is recognised in an English session and English in a Welsh one.
 """
 
 from __future__ import annotations
@@ -41,8 +41,8 @@ def base_locale(locale: str) -> str:
 class Detector:
     """Crisis and request detection for one locale, with every installed language.
 
-    ``primary`` is the locale's own merged trigger set (its phrases, then English);
-    ``others`` are the own phrases of every other installed locale. Crisis recognition
+    ``primary`` is the locale's own trigger set; ``others`` are the sets of every other
+    installed locale. Crisis recognition
     runs all of them on every message, because people switch language and a widget
     can be set to the wrong one; the strongest crisis wins, and a request in the
     session's language comes before one in another.
@@ -62,6 +62,10 @@ class Detector:
         self.primary = primary
         self.others = others
         self.model = model
+
+    def warm(self) -> int:
+        """Compile every phrase of every language now; returns how many."""
+        return sum(trigger_set.warm() for trigger_set in (self.primary, *self.others))
 
     @property
     def normaliser(self) -> Normaliser:
@@ -132,34 +136,25 @@ def build_trigger_sets(
     locales: set[str],
     log: ProblemLog,
 ) -> dict[str, Detector]:
-    """One detector per locale: the locale's own phrases, then English, then the
-    own phrases of every other locale.
-
-    Problems in a file are reported once, while building English (for English files)
-    or the file's own locale.
+    """One detector per locale: the locale's own phrases (a deployment's
+    ``triggers-<locale>.toml`` first, then the packaged list), then the own phrases of
+    every other locale. Each list is compiled once, and its problems reported once.
     """
-    merged: dict[str, TriggerSet] = {}
-    alone: dict[str, TriggerSet] = {}
+    own: dict[str, TriggerSet] = {}
     everyone = sorted(locales | {BASE_LOCALE}, key=lambda x: (x != BASE_LOCALE, x))
     for locale in everyone:
-        own = [s for s in (extra.get(locale), packaged.get(locale)) if s is not None]
-        order: list[TriggerSource | None] = list(own)
-        if locale != BASE_LOCALE:
-            order += [extra.get(BASE_LOCALE), packaged.get(BASE_LOCALE)]
-        sources = [source for source in order if source is not None]
-        merged[locale], problems = _build(sources)
-        files = {s.file for s in own}
-        log.extend(p for p in problems if locale == BASE_LOCALE or p.file in files)
-        if locale != BASE_LOCALE and own:
-            alone[locale] = _build(own)[0]
-    return {
-        locale: Detector(
-            merged[locale],
-            tuple(s for other, s in alone.items() if other != locale),
-            packaged_model() if USE_MODEL else None,
-        )
-        for locale in everyone
-    }
+        sources = [s for s in (extra.get(locale), packaged.get(locale)) if s is not None]
+        if not sources:
+            continue
+        own[locale], problems = _build(sources)
+        log.extend(problems)
+
+    def detector(locale: str) -> Detector:
+        primary = own.get(locale, own[BASE_LOCALE])
+        others = tuple(s for s in own.values() if s is not primary)
+        return Detector(primary, others, packaged_model() if USE_MODEL else None)
+
+    return {locale: detector(locale) for locale in everyone}
 
 
 # Building a trigger set compiles hundreds of phrases; the same files give the same

@@ -7,7 +7,8 @@ can be replayed exactly from a transcript.
 For a message, the order is:
 
 1. global interrupts: a crisis (always escalates, whatever the context and whether
-   or not the person has agreed to continue), a ``!`` command, a request for a person;
+   or not the person has agreed to continue), a clear denial with nothing else of
+   concern (the script's ``denied`` reply), a ``!`` command, a request for a person;
 2. the current node: the value of a pressed quick reply, a button label typed out,
    then the node's keyword and regex rules, then the script's shared rules;
 3. otherwise a gentle fallback that invites the person to write and offers choices.
@@ -120,6 +121,15 @@ class BotEngine:
         """Like ``bot_engine.detect``, including this script set's extra trigger phrases."""
         return self._views[self.locale_for(locale)].triggers.detect(text)
 
+    def warm_up(self) -> int:
+        """Compile every trigger phrase now (they compile on first use otherwise).
+
+        Loading a script set is quick because phrases are compiled lazily; a service
+        calls this once at start, off the event loop, so that no person's message pays
+        for the compiling. Returns the number of phrases compiled.
+        """
+        return sum(view.triggers.warm() for view in self._views.values())
+
     def helplines(self, locale: str = BASE_LOCALE) -> tuple[str, ...]:
         """The resource directory as lines ("Samaritans: call 116 123, ..."), for waiting people."""
         return self._views[self.locale_for(locale)].helplines
@@ -205,9 +215,16 @@ class BotEngine:
 
     def _message(self, turn: Turn, event: UserMessage) -> None:
         view = turn.view
-        match = view.triggers.detect(event.text)
+        assessment = view.triggers.assess(event.text)
+        match = assessment.match
         if match is not None and match.kind == "crisis":
             turn.crisis(match)
+            return
+        denied = self.script.first_special("denied")
+        if assessment.denied and match is None and denied is not None:
+            # "I'm not suicidal, just stressed": acknowledged warmly, the door kept open,
+            # and not queued as a crisis (docs/safeguarding.md, "Denials").
+            turn.enter(denied, Via("typed", event.text))
             return
         text = event.text.strip()
         if text.startswith("!"):

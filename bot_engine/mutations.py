@@ -42,8 +42,17 @@ _VOWELS = "aeiouwy"
 _MIN_LETTERS = 3  # after dropping "g" a word must keep this many letters
 
 
+_DIGRAPHS = ("ch", "ph", "th", "dd", "ff", "ng")  # letters of their own that never mutate
+
+
 def welsh_forms(word: str) -> tuple[str, ...]:
-    """``word`` and its mutated forms, radical first, without repeats."""
+    """``word`` and its mutated forms, radical first, without repeats.
+
+    A word that starts with one of the digraphs ch, ph, th, dd, ff or ng (letters of
+    their own in Welsh, or a form already mutated) is left as it is.
+    """
+    if word.startswith(_DIGRAPHS):
+        return (word,)
     forms = [word]
     # Longest initials first: "ll" before "l", "rh" before "r".
     for radical in sorted(_WELSH, key=len, reverse=True):

@@ -70,12 +70,14 @@ _EMOJI_WORDS = {
 _APOSTROPHES = re.compile(r"['`\u00b4]")
 _NOT_WORD = re.compile(r"[^a-z0-9]+")
 _LONG_RUN = re.compile(r"([a-z])\1{2,}")
+_RUNS = re.compile(r"([a-z])\1+")
 _SPELT_OUT = re.compile(r"(?<![a-z0-9])(?:([a-z0-9])\1* ){2,}([a-z0-9])\2*(?![a-z0-9])")
 _QUANTITY = re.compile(r"^x?([0-9]+)(?:x|s)?$")
 _HAS_LETTER = re.compile(r"[a-z]")
 _PUNCTUATION = ",.;:?\"'()[]"
 _LONGEST_RUN = 80  # letters; a longer spelt-out run is left as it is
 _UNKNOWN_LETTER = 5  # cost of a letter that belongs to no known word
+_MEND_FROM = 5  # letters: a split word is joined again only when it is this long
 _LEET = str.maketrans({"0": "o", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
 
 
@@ -178,8 +180,9 @@ def letters_pattern(word: str, *, inner_spaces: bool) -> str:
     return pattern
 
 
-def _single_letters(text: str) -> str:
-    return re.sub(r"([a-z])\1+", r"\1", text)
+def single_letters(text: str) -> str:
+    """``text`` with every run of one letter made single ("kiill" -> "kil")."""
+    return _RUNS.sub(r"\1", text)
 
 
 def bounded(pattern: str) -> re.Pattern[str]:
@@ -214,11 +217,12 @@ class Normaliser:
         # Each rewrite with the first two letters of its source (doubled letters made
         # single): a text without them cannot match, so the pattern is not tried.
         self._rewrites = [
-            (_single_letters(pattern_source)[:2], pattern, target)
+            (single_letters(pattern_source)[:2], pattern, target)
             for _, pattern, target, pattern_source in compiled
         ]
         # Keyed with doubled letters made single, so "k i i l l" still finds "kill".
-        self._vocabulary = {_single_letters(word): word for word in sorted(vocabulary)}
+        self._vocabulary = {single_letters(word): word for word in sorted(vocabulary)}
+        self._words = frozenset(self._vocabulary.values())
         self._longest = max((len(word) for word in self._vocabulary), default=0)
 
     def rewrite(self, text: str) -> str:
@@ -244,7 +248,7 @@ class Normaliser:
         """
         if len(letters) > _LONGEST_RUN or not self._vocabulary:
             return letters
-        single = _single_letters(letters)
+        single = single_letters(letters)
         best: list[tuple[int, list[str]] | None] = [(0, [])] + [None] * len(single)
         for end in range(1, len(single) + 1):
             for start in range(max(0, end - self._longest), end):
@@ -272,7 +276,7 @@ class Normaliser:
             for start in range(max(0, end - self._longest - 2), end):
                 known = best[start]
                 piece = word[start:end]
-                found = self._vocabulary.get(_single_letters(piece))
+                found = self._vocabulary.get(single_letters(piece))
                 if known is None or found is None:
                     continue
                 current = best[end]
@@ -298,7 +302,56 @@ class Normaliser:
             joined = _SPELT_OUT.sub(
                 lambda run: self.segment(run.group(0).replace(" ", "")), squeezed
             )
-            for reading in (self.rewrite(squeezed), self._rewrite(joined)):
+            mended = self.mend(joined)
+            candidates = [self.rewrite(squeezed), self._rewrite(joined), self._rewrite(mended)]
+            if joined != squeezed:
+                # Fewest pieces can read "o v e r d o s e x" as "over do sex"; longest
+                # words first reads it as "overdose x". Both are tried.
+                greedy = _SPELT_OUT.sub(
+                    lambda run: self.longest_first(run.group(0).replace(" ", "")), squeezed
+                )
+                candidates.append(self._rewrite(greedy))
+            for reading in candidates:
                 if reading not in readings:
                     readings.append(reading)
         return tuple(readings)
+
+    def longest_first(self, letters: str) -> str:
+        """Run-together letters split by taking the longest known word at each point."""
+        pieces: list[str] = []
+        index = 0
+        while index < len(letters):
+            for end in range(min(len(letters), index + self._longest + 2), index, -1):
+                word = self._vocabulary.get(single_letters(letters[index:end]))
+                if word is not None or end == index + 1:
+                    pieces.append(word or letters[index:end])
+                    index = end
+                    break
+        return " ".join(pieces)
+
+    def mend(self, text: str) -> str:
+        """Words split by a space or symbol joined again ("sui-cide", "over dose").
+
+        Two neighbouring pieces are joined when together they make a known word of five
+        letters or more and at least one of them is not a known word on its own.
+        """
+        words = text.split()
+        out: list[str] = []
+        index = 0
+        while index < len(words):
+            first = words[index]
+            if index + 1 < len(words):
+                second = words[index + 1]
+                whole = self._vocabulary.get(single_letters(first + second))
+                known = self._words
+                if (
+                    whole is not None
+                    and len(whole) >= _MEND_FROM
+                    and not (first in known and second in known)
+                ):
+                    out.append(first + second)
+                    index += 2
+                    continue
+            out.append(first)
+            index += 1
+        return " ".join(out)

@@ -30,7 +30,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from bot_engine.mutations import MUTATIONS
-from bot_engine.normalise import Normaliser, bounded, fold, letters_pattern, squeeze
+from bot_engine.normalise import (
+    Normaliser,
+    bounded,
+    fold,
+    letters_pattern,
+    single_letters,
+    squeeze,
+)
 
 BUILTIN_LISTS = ("number", "big_number")
 _TOKEN = re.compile(r"\.\.\.|\{[^{}\[\]()]*\}|\[[^\[\]()]*\]|\([^\[\]()]*\)|[^\s\[\]{}()]+|\S")
@@ -132,10 +139,12 @@ def _literal(text: str, normaliser: Normaliser, mutations: str = "") -> str:
 
 
 def _word(word: str, mutations: str) -> str:
+    # Letters may repeat ("kiiill"); words spelt out or split by symbols are joined
+    # again by the normaliser (``variants``), so no space is allowed inside a word.
     mutate = MUTATIONS.get(mutations)
     if mutate is None or len(word) < _MUTATED_FROM or not word.isalpha():
-        return letters_pattern(word, inner_spaces=True)
-    forms = [letters_pattern(form, inner_spaces=True) for form in mutate(word)]
+        return letters_pattern(word, inner_spaces=False)
+    forms = [letters_pattern(form, inner_spaces=False) for form in mutate(word)]
     return forms[0] if len(forms) == 1 else "(?:" + "|".join(forms) + ")"
 
 
@@ -196,6 +205,71 @@ def phrase_pattern(
     return ("\\A" if at_start else "") + "".join(pieces) + ("\\Z" if at_end else "")
 
 
+def phrase_needs(
+    phrase: str,
+    *,
+    lists: Mapping[str, Sequence[str]] | None = None,
+    normaliser: Normaliser | None = None,
+    mutations: str = "",
+) -> tuple[str, ...]:
+    """Pieces of text one of which must be in a reading for ``phrase`` to match it.
+
+    They are compared with the reading with doubled letters made single
+    (``single_letters``), so letters stretched in either never hide a piece. The
+    most selective required word of the phrase is chosen (the one whose shortest
+    spelling is longest); ``()`` means the phrase must always be tried.
+    """
+    normaliser = normaliser or Normaliser()
+    text = phrase.strip().removeprefix("^").removesuffix("$")
+    best: tuple[str, ...] = ()
+    best_key = (0, 0)
+    for unit in _rewrite_runs(_tokens(text), normaliser):
+        if unit.optional or unit.gap:
+            continue
+        pieces: set[str] = set()
+        for option in unit.options:
+            pieces |= _option_pieces(option, lists or {}, normaliser, mutations)
+        if not pieces or "" in pieces:
+            continue
+        key = (min(len(piece) for piece in pieces), -len(pieces))
+        if key > best_key:
+            best, best_key = tuple(sorted(pieces)), key
+    return best
+
+
+def _option_pieces(
+    option: str, lists: Mapping[str, Sequence[str]], normaliser: Normaliser, mutations: str
+) -> set[str]:
+    if option.startswith("{"):
+        name = option[1:-1].strip()
+        if name in BUILTIN_LISTS:
+            return set("0123456789")
+        entries = lists.get(name, ())
+        return {piece for entry in entries for piece in _text_pieces(entry, normaliser, mutations)}
+    return _text_pieces(option, normaliser, mutations)
+
+
+def _text_pieces(text: str, normaliser: Normaliser, mutations: str) -> set[str]:
+    words = normaliser.rewrite(squeeze(text)).split()
+    if not words:
+        return {""}
+    word = max(words, key=len)
+    mutate = MUTATIONS.get(mutations)
+    if mutate is not None and len(word) >= _MUTATED_FROM and word.isalpha():
+        # Mutations change only the start of a word: what all forms end with stays.
+        forms = [single_letters(form) for form in mutate(word)]
+        return {_common_ending(forms)}
+    return {single_letters(word)}
+
+
+def _common_ending(words: Sequence[str]) -> str:
+    ending = words[0]
+    for word in words[1:]:
+        while not word.endswith(ending):
+            ending = ending[1:]
+    return ending
+
+
 def compile_phrases(
     phrases: Iterable[str],
     *,
@@ -218,7 +292,12 @@ def compile_sources(sources: Sequence[str]) -> re.Pattern[str]:
     return _compiled("|".join(f"(?:{source})" for source in sources))
 
 
-@functools.lru_cache(maxsize=1024)
+def compiled_phrase(source: str) -> re.Pattern[str]:
+    """The whole-word regex of one phrase pattern, compiled once per process."""
+    return _compiled(source)
+
+
+@functools.lru_cache(maxsize=16384)
 def _compiled(source: str) -> re.Pattern[str]:
     # Compiling the long trigger patterns is the slow part of loading a script set;
     # the same lists are compiled for every locale and every reload, so keep them.

@@ -55,6 +55,7 @@ OPTIONAL_SPECIAL_NODES: tuple[str, ...] = (
     *CRISIS_COUNSELLOR_SPECIALS,
     "crisis_before_consent",  # added to a crisis reply before consent: the chat is kept
     "counsellor_consent",  # a request for a person before consent: ask first, in one step
+    "denied",  # a clear denial ("I'm not suicidal") with nothing else of concern
     *ENDING_SPECIALS,
 )
 # Specials the engine may show before the person has agreed to continue.
@@ -66,6 +67,7 @@ PRE_CONSENT_SPECIALS: tuple[str, ...] = (
     *CRISIS_COUNSELLOR_SPECIALS,
     "crisis_before_consent",
     "counsellor_consent",
+    "denied",
     "counsellor_available",
     "counsellor_unavailable",
     "service_closed",

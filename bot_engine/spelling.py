@@ -58,6 +58,10 @@ class Speller:
             self._symspell.create_dictionary_entry(word, 1)
         self._cache: dict[str, str] = {}
 
+    def keeps(self, word: str) -> bool:
+        """Whether the trigger file asked for ``word`` to stay as typed."""
+        return word in self._keep
+
     def closest(self, typed: str) -> str:
         """The vocabulary word ``typed`` is a slip of, or ``typed`` itself."""
         if (

@@ -42,8 +42,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bot_engine.evidence import own_words
-from bot_engine.normalise import Normaliser, bounded, fold, squeeze
-from bot_engine.phrases import PhraseError, compile_sources, phrase_pattern, valid_list_name
+from bot_engine.normalise import Normaliser, bounded, fold, single_letters, squeeze
+from bot_engine.phrases import (
+    PhraseError,
+    compiled_phrase,
+    phrase_needs,
+    phrase_pattern,
+    valid_list_name,
+)
 from bot_engine.problems import Fields, ProblemLog
 from bot_engine.spelling import Speller, english_words
 from bot_engine.types import Priority, RiskLevel, RiskTopic, TriggerKind, TriggerMatch
@@ -60,6 +66,7 @@ _LEVELS = ("concern", "high", "imminent")
 _NEGATION_WINDOW = 3  # words before a request that a negator may sit in
 _RUN_TOGETHER_FROM = 7  # letters: an unknown word this long may be words run together
 _DENIAL = "denial"
+_WORDS_CACHE = 20_000  # typed tokens whose normalised words are remembered
 
 Span = tuple[int, int]
 
@@ -68,8 +75,70 @@ Span = tuple[int, int]
 
 
 @dataclass(frozen=True, slots=True)
+class Phrase:
+    """One phrase: its regex source, compiled when first needed, and its anchors.
+
+    ``needs`` are pieces of text one of which must be in the reading (with doubled
+    letters made single) for the phrase to match at all; a reading without any of them
+    skips the phrase without running its regex. That keeps detection fast however
+    long the lists grow, and a trigger set quick to load: phrases compile on first use
+    (or all at once with ``TriggerSet.warm``).
+    """
+
+    source: str
+    needs: tuple[str, ...] = ()
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        return compiled_phrase(self.source)
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One normalised reading of a message, with what it allows to be tried.
+
+    ``plain`` is the text with doubled letters made single; ``allowed`` holds the
+    ``id`` of every phrase whose anchors it contains (``None``: check each phrase).
+    """
+
+    text: str
+    plain: str
+    allowed: frozenset[int] | None = None
+    by_rule: dict[str, tuple[Phrase, ...]] | None = None
+
+    @classmethod
+    def of(cls, text: str) -> Reading:
+        return cls(text, single_letters(text))
+
+    def phrases_of(self, rule: TriggerRule) -> Sequence[Phrase]:
+        """The rule's own phrases this reading allows, in the rule's order."""
+        if self.by_rule is not None:
+            return self.by_rule.get(rule.rule, ())
+        return [phrase for phrase in rule.phrases if self.allows(phrase)]
+
+    def allows(self, phrase: Phrase) -> bool:
+        if self.allowed is not None:
+            return id(phrase) in self.allowed
+        return not phrase.needs or any(piece in self.plain for piece in phrase.needs)
+
+    def first(self, phrase: Phrase, outside: Sequence[Span] = ()) -> re.Match[str] | None:
+        """The first match of ``phrase`` that overlaps none of ``outside``."""
+        if not self.allows(phrase):
+            return None
+        matches = phrase.pattern.finditer(self.text)
+        return next((m for m in matches if not _overlaps(m.span(), outside)), None)
+
+    def spans(self, phrases: Sequence[Phrase]) -> list[Span]:
+        found: list[Span] = []
+        for phrase in phrases:
+            if self.allows(phrase):
+                found += [m.span() for m in phrase.pattern.finditer(self.text)]
+        return found
+
+
+@dataclass(frozen=True, slots=True)
 class TriggerRule:
-    """One compiled group of phrases with its rule id, level and topic.
+    """One group of phrases with its rule id, level and topic.
 
     ``combos`` are phrases made of parts joined with ``&``: each part must appear
     somewhere in the message.
@@ -77,48 +146,52 @@ class TriggerRule:
 
     kind: TriggerKind
     rule: str
-    pattern: re.Pattern[str] | None
-    exclude: re.Pattern[str] | None = None
-    combos: tuple[tuple[re.Pattern[str], ...], ...] = ()
+    phrases: tuple[Phrase, ...]
+    exclude: tuple[Phrase, ...] = ()
+    combos: tuple[tuple[Phrase, ...], ...] = ()
     level: RiskLevel = RiskLevel.NONE
     topic: RiskTopic | None = None
     with_other: RiskLevel | None = None
 
     def find(
         self,
-        text: str,
+        reading: Reading | str,
         negators: re.Pattern[str] | None = None,
         safe: Sequence[Span] = (),
     ) -> str | None:
-        """The first piece of ``text`` this rule matches, or ``None``.
+        """The first piece of the reading this rule matches, or ``None``.
 
         A match that overlaps an excluded phrase or a ``safe`` span does not count.
         """
-        excluded = [e.span() for e in self.exclude.finditer(text)] if self.exclude else []
-        for match in self.pattern.finditer(text) if self.pattern else ():
-            span = match.span()
-            if _overlaps(span, excluded) or _overlaps(span, safe):
-                continue
-            if self.kind == "request" and negators is not None:
-                before = " ".join(text[: span[0]].split()[-_NEGATION_WINDOW:])
-                if negators.search(before):
+        reading = Reading.of(reading) if isinstance(reading, str) else reading
+        text = reading.text
+        excluded: list[Span] | None = None
+        for phrase in reading.phrases_of(self):
+            for match in phrase.pattern.finditer(text):
+                span = match.span()
+                if excluded is None:
+                    excluded = reading.spans(self.exclude)
+                if _overlaps(span, excluded) or _overlaps(span, safe):
                     continue
-            return match.group(0).strip()
+                if self.kind == "request" and negators is not None:
+                    before = " ".join(text[: span[0]].split()[-_NEGATION_WINDOW:])
+                    if negators.search(before):
+                        continue
+                return match.group(0).strip()
         for parts in self.combos:
-            found = [_first_outside(part, text, safe) for part in parts]
+            if not all(reading.allows(part) for part in parts):
+                continue
+            found = [reading.first(part, safe) for part in parts]
             if all(found):
                 return " + ".join(m.group(0).strip() for m in found if m)
         return None
 
+    def every_phrase(self) -> list[Phrase]:
+        return [p for group in (self.phrases, self.exclude, *self.combos) for p in group]
+
 
 def _overlaps(span: Span, spans: Sequence[Span]) -> bool:
     return any(start < span[1] and span[0] < end for start, end in spans)
-
-
-def _first_outside(
-    pattern: re.Pattern[str], text: str, safe: Sequence[Span]
-) -> re.Match[str] | None:
-    return next((m for m in pattern.finditer(text) if not _overlaps(m.span(), safe)), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,13 +199,18 @@ class SafeRule:
     """Phrases that make crisis words inside them harmless (a context or a denial)."""
 
     rule: str
-    pattern: re.Pattern[str]
-    unless: re.Pattern[str] | None = None
+    phrases: tuple[Phrase, ...]
+    unless: tuple[Phrase, ...] = ()
 
-    def spans(self, text: str) -> list[Span]:
-        if self.unless is not None and self.unless.search(text):
+    def spans(self, reading: Reading | str) -> list[Span]:
+        reading = Reading.of(reading) if isinstance(reading, str) else reading
+        found = reading.spans(self.phrases)
+        if found and any(reading.first(phrase) for phrase in self.unless):
             return []
-        return [m.span() for m in self.pattern.finditer(text)]
+        return found
+
+    def every_phrase(self) -> list[Phrase]:
+        return [*self.phrases, *self.unless]
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,14 +267,59 @@ class TriggerSet:
         speller: Speller,
         negators: re.Pattern[str] | None,
         safe: Sequence[SafeRule] = (),
+        *,
+        split_words: bool = True,
     ) -> None:
         self.rules = tuple(rules)
         self.normaliser = normaliser
         self._speller = speller
         self._negators = negators
         self._safe = tuple(safe)
+        self._words_of: dict[str, list[str]] = {}
+        # Splitting run-together words relies on an English dictionary to know a real
+        # word; a language with mutations ("ddillad") would be split into nonsense.
+        self._split_words = split_words
         self._crisis = tuple(rule for rule in self.rules if rule.kind == "crisis")
         self._request = tuple(rule for rule in self.rules if rule.kind == "request")
+        # Which phrases each anchor piece allows; phrases without anchors always run.
+        self._phrases = [p for rule in self.rules for p in rule.every_phrase()]
+        self._phrases += [p for context in self._safe for p in context.every_phrase()]
+        # Where each rule's own phrases sit, to hand a rule only the ones a reading allows.
+        self._place = {
+            id(phrase): (rule.rule, index, phrase)
+            for rule in self.rules
+            for index, phrase in enumerate(rule.phrases)
+        }
+        by_piece: dict[str, set[int]] = {}
+        always: set[int] = set()
+        for phrase in self._phrases:
+            if not phrase.needs:
+                always.add(id(phrase))
+            for piece in phrase.needs:
+                by_piece.setdefault(piece, set()).add(id(phrase))
+        self._always = frozenset(always)
+        self._by_piece = [(piece, frozenset(ids)) for piece, ids in sorted(by_piece.items())]
+
+    def reading(self, text: str) -> Reading:
+        """``text`` ready to match: the phrases its words allow are worked out once."""
+        plain = single_letters(text)
+        allowed = set(self._always)
+        for piece, ids in self._by_piece:
+            if piece in plain:
+                allowed |= ids
+        places = sorted((*self._place[i][:2], i) for i in allowed if i in self._place)
+        by_rule: dict[str, list[Phrase]] = {}
+        for rule, _, phrase_id in places:
+            by_rule.setdefault(rule, []).append(self._place[phrase_id][2])
+        return Reading(
+            text, plain, frozenset(allowed), {rule: tuple(p) for rule, p in by_rule.items()}
+        )
+
+    def warm(self) -> int:
+        """Compile every phrase now instead of on first use; returns how many."""
+        for phrase in self._phrases:
+            phrase.pattern  # noqa: B018 - compiling is the point
+        return len(self._phrases)
 
     # ------------------------------------------------------------ readings
 
@@ -215,7 +338,13 @@ class TriggerSet:
 
     def _correct_word(self, word: str) -> str:
         corrected = self._speller.closest(word)
-        if corrected != word or len(word) < _RUN_TOGETHER_FROM or word in english_words():
+        if (
+            corrected != word
+            or not self._split_words
+            or len(word) < _RUN_TOGETHER_FROM
+            or word in english_words()
+            or self._speller.keeps(word)
+        ):
             return corrected
         pieces = self.normaliser.split_known(word)
         if pieces is None:
@@ -225,10 +354,16 @@ class TriggerSet:
 
     def words_of(self, token: str) -> list[str]:
         """The normalised words one typed token stands for (used to quote evidence)."""
+        cached = self._words_of.get(token)
+        if cached is not None:
+            return cached
         words: list[str] = []
         for variant in self.normaliser.variants(token):
             for reading in (variant, self.correct(variant)):
                 words += reading.split()
+        if len(self._words_of) >= _WORDS_CACHE:
+            self._words_of.clear()
+        self._words_of[token] = words
         return words
 
     # ------------------------------------------------------------ matching
@@ -241,7 +376,8 @@ class TriggerSet:
         readings = self.readings(text)
         hits: dict[str, _Hit] = {}
         denied = False
-        for reading in readings:
+        prepared = [self.reading(text_reading) for text_reading in readings]
+        for reading in prepared:
             safe: list[Span] = []
             denials: list[Span] = []
             for context in self._safe:
@@ -254,13 +390,13 @@ class TriggerSet:
                     continue
                 found = rule.find(reading, None, safe)
                 if found is not None:
-                    hits[rule.rule] = _Hit(rule, reading, found, rule.level)
+                    hits[rule.rule] = _Hit(rule, reading.text, found, rule.level)
                 elif denials and rule.find(reading) is not None:
                     denied = True
         crisis = self._strongest(list(hits.values()), text)
         if crisis is not None:
             return Assessment(crisis=crisis)
-        return Assessment(request=self._request_in(readings, text), denied=denied)
+        return Assessment(request=self._request_in(prepared), denied=denied)
 
     def _strongest(self, hits: list[_Hit], text: str) -> TriggerMatch | None:
         if not hits:
@@ -279,7 +415,7 @@ class TriggerSet:
             best.rule.topic,
         )
 
-    def _request_in(self, readings: list[str], text: str) -> TriggerMatch | None:
+    def _request_in(self, readings: list[Reading]) -> TriggerMatch | None:
         for rule in self._request:
             for reading in readings:
                 found = rule.find(reading, self._negators)
@@ -302,6 +438,7 @@ class TriggerSet:
         keep: list[str] = []
         negators: list[str] = []
         big_number_from = 10
+        mutated = False
         groups: list[tuple[str, str, int, object, str]] = []
         for source in sources:
             top = Fields(log, source.file, "-", source.data, _TOP_KEYS)
@@ -311,6 +448,7 @@ class TriggerSet:
             keep += settings.texts("keep")
             negators += settings.texts("negators")
             mutations = settings.choice("mutations", ("cy",)) or ""
+            mutated = mutated or bool(mutations)
             for name, target in top.mapping("rewrite").items():
                 if not isinstance(target, str):
                     log.error(source.file, "rewrite", name, "must be text")
@@ -348,7 +486,7 @@ class TriggerSet:
             (w for words in speller_words for w in words.split()),
             keep=(squeeze(fold(word)) for word in keep),
         )
-        return cls(rules, normaliser, speller, negator_pattern, safe)
+        return cls(rules, normaliser, speller, negator_pattern, safe, split_words=not mutated)
 
 
 def _phrase_texts(group: object) -> list[str]:
@@ -408,44 +546,47 @@ class _GroupCompiler:
             topic = fields.choice("topic", tuple(t.value for t in RiskTopic)) or "suicide"
             with_other = fields.choice("with_other", _LEVELS)
         ok = rule is not None and bool(phrases)
-        sources: dict[str, list[str]] = {"phrases": [], other_key: []}
-        combos: list[tuple[re.Pattern[str], ...]] = []
+        built: dict[str, list[Phrase]] = {"phrases": [], other_key: []}
+        combos: list[tuple[Phrase, ...]] = []
         for key, items in (("phrases", phrases), (other_key, others)):
             for number, phrase in enumerate(items):
                 try:
-                    parts = [self._pattern(part, mutations) for part in phrase.split("&")]
+                    parts = [self._phrase(part, mutations) for part in phrase.split("&")]
                 except PhraseError as error:
                     log.error(file, where, f"{key}[{number}]", f"{error} in {phrase!r}")
                     ok = False
                     continue
                 if len(parts) == 1:
-                    sources[key].append(parts[0])
+                    built[key].append(parts[0])
                 elif key == "phrases" and kind != "safe":
-                    combos.append(tuple(compile_sources([part]) for part in parts))
+                    combos.append(tuple(parts))
                 else:
                     log.error(file, where, f"{key}[{number}]", f"'&' cannot be used in {key}")
                     ok = False
         if not ok or rule is None:
             return None
-        other = compile_sources(sources[other_key]) if sources[other_key] else None
         if kind == "safe":
-            return SafeRule(rule, compile_sources(sources["phrases"]), other)
+            return SafeRule(rule, tuple(built["phrases"]), tuple(built[other_key]))
         return TriggerRule(
             "crisis" if kind == "crisis" else "request",
             f"{kind}:{rule}",
-            compile_sources(sources["phrases"]) if sources["phrases"] else None,
-            other,
+            tuple(built["phrases"]),
+            tuple(built[other_key]),
             tuple(combos),
             RiskLevel(level) if level else RiskLevel.NONE,
             RiskTopic(topic) if topic else None,
             RiskLevel(with_other) if with_other else None,
         )
 
-    def _pattern(self, phrase: str, mutations: str) -> str:
-        return phrase_pattern(
+    def _phrase(self, phrase: str, mutations: str) -> Phrase:
+        source = phrase_pattern(
             phrase,
             lists=self.lists,
             normaliser=self.normaliser,
             big_number_from=self.big_number_from,
             mutations=mutations,
         )
+        needs = phrase_needs(
+            phrase, lists=self.lists, normaliser=self.normaliser, mutations=mutations
+        )
+        return Phrase(source, needs)

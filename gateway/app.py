@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -97,6 +98,12 @@ async def root(request: Request) -> Response:
     return RedirectResponse("/demo", status_code=302)
 
 
+async def _warm_up(bot: BotEngine) -> None:
+    started = time.perf_counter()
+    phrases = await asyncio.to_thread(bot.warm_up)
+    log.info("compiled %d trigger phrases in %.1f s", phrases, time.perf_counter() - started)
+
+
 def create_app(settings: Settings | None = None, *, timers: bool = True) -> Starlette:
     settings = settings or load_settings()
     settings.ensure_data_dir()
@@ -117,11 +124,16 @@ def create_app(settings: Settings | None = None, *, timers: bool = True) -> Star
             hub=LiveHub(svc),
         )
         app.state.runtime = runtime  # for tests that drive the app directly
+        # Trigger phrases compile on first use; compile them all now, off the event
+        # loop, so that no person's message waits for it (a few seconds of one core).
+        warming = asyncio.create_task(_warm_up(bot))
         await runtime.hub.start()
         timer_task = asyncio.create_task(run_timers(runtime)) if timers else None
         try:
             yield {"runtime": runtime}
         finally:
+            if not warming.done():
+                warming.cancel()
             if timer_task is not None:
                 timer_task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -65,7 +65,7 @@ def test_replay(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert main(["replay", *files]) == 0
     out = capsys.readouterr().out
     assert "ok:" in out
-    assert "59 of 59 nodes visited" in out
+    assert "60 of 60 nodes visited" in out
     partial = main(["replay", files[0]])
     assert partial == 0
     assert "not visited:" in capsys.readouterr().out
