@@ -82,16 +82,22 @@ test: $(INSTALL_STAMP) node-deps
 	@$(MAKE) eval
 
 # Crisis detection against the labelled corpus (tests/corpus, docs/safeguarding.md).
-# The training part must keep its floor; the held-out part is measured and has a floor
-# set below what it measured, so that a change that loses generalisation fails too.
+# The training part must keep its floor (98% of crisis messages, at most 3% false
+# crises). The development and held-out parts are never tuned on; their floors sit a
+# little below what they measured when last released (docs/safeguarding.md,
+# "Measured"), so that a change that loses generalisation fails too.
 EVAL_TRAIN_FLOOR ?= 0.98
-EVAL_HELDOUT_FLOOR ?= 0.90
-EVAL_FALSE_CEILING ?= 0.05
+EVAL_TRAIN_FALSE ?= 0.03
+EVAL_DEV_FLOOR ?= 0.80
+EVAL_HELDOUT_FLOOR ?= 0.53
+EVAL_UNSEEN_FALSE ?= 0.10
 eval: $(INSTALL_STAMP)
 	@echo "== crisis detection, training part =="
-	@$(BIN)/haven bot eval --quiet --min-recall $(EVAL_TRAIN_FLOOR) --max-false $(EVAL_FALSE_CEILING) tests/corpus/*.train.tsv
-	@echo "== crisis detection, held-out part =="
-	@$(BIN)/haven bot eval --quiet --min-recall $(EVAL_HELDOUT_FLOOR) --max-false $(EVAL_FALSE_CEILING) tests/corpus/*.heldout.tsv
+	@$(BIN)/haven bot eval --quiet --min-recall $(EVAL_TRAIN_FLOOR) --max-false $(EVAL_TRAIN_FALSE) tests/corpus/*.train.tsv
+	@echo "== crisis detection, development part (written later, by another author) =="
+	@$(BIN)/haven bot eval --quiet --min-recall $(EVAL_DEV_FLOOR) --max-false $(EVAL_UNSEEN_FALSE) tests/corpus/*.dev.tsv
+	@echo "== crisis detection, held-out part (never tuned on) =="
+	@$(BIN)/haven bot eval --quiet --min-recall $(EVAL_HELDOUT_FLOOR) --max-false $(EVAL_UNSEEN_FALSE) tests/corpus/*.heldout.tsv
 
 lint: $(INSTALL_STAMP)
 	$(BIN)/ruff check .
