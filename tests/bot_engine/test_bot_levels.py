@@ -63,6 +63,8 @@ CASES: list[tuple[str, RiskLevel, RiskTopic]] = [
     ("blade to my wrist right now", IMMINENT, SUICIDE),
     ("about to take all my tablets", IMMINENT, SUICIDE),
     ("goodbye world", IMMINENT, SUICIDE),
+    ("i just swallowed the whole bottle", IMMINENT, SUICIDE),
+    ("standing on the chair with the belt", IMMINENT, SUICIDE),
     # bleeding that will not stop
     ("i cut too deep and it won't stop bleeding", IMMINENT, SELF_HARM),
     ("i've lost a lot of blood and feel weak", IMMINENT, SELF_HARM),
@@ -100,6 +102,9 @@ CASES: list[tuple[str, RiskLevel, RiskTopic]] = [
     ("i bought a hose for the car", HIGH, SUICIDE),
     ("i'm going to shoot myself", HIGH, SUICIDE),
     ("i've set the date", HIGH, SUICIDE),
+    ("is hanging painful", HIGH, SUICIDE),
+    ("friday is when i'll do it", HIGH, SUICIDE),
+    ("i cant see myself being alive by christmas", HIGH, SUICIDE),
     ("i've been stockpiling my antidepressants", HIGH, SUICIDE),
     ("i've got 3 months of pills saved up", HIGH, SUICIDE),
     # goodbye behaviour
@@ -143,6 +148,9 @@ CASES: list[tuple[str, RiskLevel, RiskTopic]] = [
     ("i hate myself so much", CONCERN, SUICIDE),
     ("i don't want to be a burden anymore", CONCERN, SUICIDE),
     ("nothing matters anymore", CONCERN, SUICIDE),
+    ("would anyone even care if i died", CONCERN, SUICIDE),
+    ("i dnt want 2 be alive", CONCERN, SUICIDE),
+    ("i'm not suicidal, i just don't see any reason to keep going", CONCERN, SUICIDE),
     # self-harm by many methods, urges, relapse
     ("i burnt myself with a lighter last night", CONCERN, SELF_HARM),
     ("i scratch my arms until they bleed", CONCERN, SELF_HARM),
@@ -200,6 +208,9 @@ QUIET = [
     "my cat scratched my arm",
     "my dad overdosed years ago and i still think about it",
     "i'll jump off that bridge when i come to it",
+    "i won't be here next week, i'm on holiday",
+    "i'm at the bridge, where are you",
+    "playing cluedo, it was colonel mustard in the library with the rope",
     # safe contexts
     "i'm doing a sponsored walk for suicide prevention",
     "what are the warning signs of suicide",
