@@ -211,6 +211,10 @@ QUIET = [
     "i won't be here next week, i'm on holiday",
     "i'm at the bridge, where are you",
     "playing cluedo, it was colonel mustard in the library with the rope",
+    "my friend asked me for photos of the wedding",
+    "she's coming for me at six to take me to dinner",
+    "i told her i loved her and she said it back",
+    "my dad beat me at chess again",
     # safe contexts
     "i'm doing a sponsored walk for suicide prevention",
     "what are the warning signs of suicide",
