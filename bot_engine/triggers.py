@@ -158,14 +158,17 @@ class TriggerRule:
         reading: Reading | str,
         negators: re.Pattern[str] | None = None,
         safe: Sequence[Span] = (),
+        *,
+        use_exclude: bool = True,
     ) -> str | None:
         """The first piece of the reading this rule matches, or ``None``.
 
-        A match that overlaps an excluded phrase or a ``safe`` span does not count.
+        A match that overlaps an excluded phrase (unless ``use_exclude`` is false) or
+        a ``safe`` span does not count.
         """
         reading = Reading.of(reading) if isinstance(reading, str) else reading
         text = reading.text
-        excluded: list[Span] | None = None
+        excluded: list[Span] | None = [] if not use_exclude else None
         for phrase in reading.phrases_of(self):
             for match in phrase.pattern.finditer(text):
                 span = match.span()
@@ -233,6 +236,9 @@ class Assessment:
     crisis: TriggerMatch | None = None
     request: TriggerMatch | None = None
     denied: bool = False
+    # Crisis words were found but a list says they are harmless here ("jump in the
+    # shower", "suicide prevention"): the statistical model is not asked either.
+    excused: bool = False
 
     @property
     def match(self) -> TriggerMatch | None:
@@ -246,7 +252,12 @@ class Assessment:
             crisis is None or other.crisis.level.rank > crisis.level.rank
         ):
             crisis = other.crisis
-        return Assessment(crisis, self.request or other.request, self.denied or other.denied)
+        return Assessment(
+            crisis,
+            self.request or other.request,
+            self.denied or other.denied,
+            self.excused or other.excused,
+        )
 
 
 @dataclass(slots=True)
@@ -375,7 +386,7 @@ class TriggerSet:
     def assess(self, text: str) -> Assessment:
         readings = self.readings(text)
         hits: dict[str, _Hit] = {}
-        denied = False
+        denied = excused = False
         prepared = [self.reading(text_reading) for text_reading in readings]
         for reading in prepared:
             safe: list[Span] = []
@@ -393,10 +404,16 @@ class TriggerSet:
                     hits[rule.rule] = _Hit(rule, reading.text, found, rule.level)
                 elif denials and rule.find(reading) is not None:
                     denied = True
+                elif (
+                    not excused
+                    and (safe or rule.exclude)
+                    and rule.find(reading, use_exclude=False) is not None
+                ):
+                    excused = True
         crisis = self._strongest(list(hits.values()), text)
         if crisis is not None:
             return Assessment(crisis=crisis)
-        return Assessment(request=self._request_in(prepared), denied=denied)
+        return Assessment(request=self._request_in(prepared), denied=denied, excused=excused)
 
     def _strongest(self, hits: list[_Hit], text: str) -> TriggerMatch | None:
         if not hits:

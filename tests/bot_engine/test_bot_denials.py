@@ -70,3 +70,12 @@ def test_a_welsh_denial_is_answered_in_welsh(engine: BotEngine) -> None:
     visited, outputs = step(engine, "dw i ddim yn meddwl lladd fy hun, jyst wedi blino", "cy")
     assert visited[-1] == "denied"
     assert "Diolch" in next(o for o in outputs if isinstance(o, Reply)).text
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["we're doing a suicide prevention walk on saturday", "suicide squad was a rubbish film"],
+)
+def test_words_a_list_calls_harmless_are_not_handed_to_the_model(text: str) -> None:
+    found = assess(text)
+    assert found.crisis is None and found.excused

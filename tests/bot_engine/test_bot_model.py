@@ -175,13 +175,19 @@ def test_the_evidence_is_quoted_as_typed() -> None:
 
 def test_self_harm_words_in_the_evidence_make_it_self_harm() -> None:
     model = _tiny(-2.0, {"cutting": 5.0, "again": 3.0, "worried": 5.0})
-    harm = Detector(NO_RULES, (), model).assess("started cutting again").crisis
+    harm = Detector(NO_RULES, (), model).assess("I've started cutting again").crisis
     assert harm is not None
     assert harm.topic == RiskTopic.SELF_HARM
     assert harm.matched == "cutting again"
-    other = Detector(NO_RULES, (), model).assess("so worried").crisis
+    other = Detector(NO_RULES, (), model).assess("I am so worried").crisis
     assert other is not None
     assert other.topic == RiskTopic.SUICIDE
+
+
+def test_a_message_of_fewer_than_four_words_is_not_given_to_the_model() -> None:
+    model = _tiny(-2.0, {"now": 9.0})
+    assert Detector(NO_RULES, (), model).assess("and now?").crisis is None
+    assert Detector(NO_RULES, (), model).assess("what do i do now").crisis is not None
 
 
 def test_the_model_never_silences_a_rule() -> None:

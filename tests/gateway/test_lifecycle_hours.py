@@ -68,6 +68,7 @@ async def test_when_closed_the_bot_says_so_and_a_crisis_still_joins_the_queue(
     await make_staff(svc, name="Sam")  # available, yet the service is closed
     asking = await make_session(svc)
     await run_bot(svc, session_id=asking.id, event=SessionEvent(kind="started"))
+    await run_bot(svc, session_id=asking.id, event=UserMessage(text="Yes, continue", value="yes"))
     await run_bot(svc, session_id=asking.id, event=AskCounsellor())
     said = " ".join(m.text for m in await transcript(svc, asking.id))
     assert "aren't online right now" in said
