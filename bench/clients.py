@@ -173,10 +173,13 @@ async def open_widget(
     return conn, welcome
 
 
-async def join_queue(conn: Conn, key: str, timeout_s: float) -> None:
+async def join_queue(conn: Conn, key: str, timeout_s: float, text: str | None = None) -> None:
     """Press "Talk to a person"; before consent the bot asks for it first, and when
     nobody is free it offers to wait: accept each once. Returns once the ``queue``
-    frame has come (it may follow the bot's ``typing`` off)."""
+    frame has come (it may follow the bot's ``typing`` off).
+
+    With ``text``, each answer is sent as that text with the button's value, so the
+    last thing the person wrote (the queue row's preview) stays ``text``."""
     await conn.send({"type": "ask_counsellor"})
     seen: list[Frame] = []
     answered: set[str] = set()
@@ -198,7 +201,7 @@ async def join_queue(conn: Conn, key: str, timeout_s: float) -> None:
             raise RuntimeError("asked for a counsellor: the bot neither queued nor offered to wait")
         value = offers[-1]["value"]
         answered.add(value)
-        await conn.send(say(f"{key}-{value}", offers[-1]["label"], value))
+        await conn.send(say(f"{key}-{value}", text or offers[-1]["label"], value))
 
 
 # --- the counsellor workspace ------------------------------------------------------

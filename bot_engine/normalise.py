@@ -246,44 +246,40 @@ class Normaliser:
 
         Letters that fit no word stay single; very long runs are left as they are.
         """
-        if len(letters) > _LONGEST_RUN or not self._vocabulary:
-            return letters
-        single = single_letters(letters)
-        best: list[tuple[int, list[str]] | None] = [(0, [])] + [None] * len(single)
-        for end in range(1, len(single) + 1):
-            for start in range(max(0, end - self._longest), end):
-                known = best[start]
-                piece = single[start:end]
-                word = self._vocabulary.get(piece)
-                if known is None or (word is None and len(piece) > 1):
-                    continue
-                cost = known[0] + (1 if word is not None else _UNKNOWN_LETTER)
-                current = best[end]
-                if current is None or cost < current[0]:
-                    best[end] = (cost, [*known[1], word or piece])
-        found = best[-1]
-        return " ".join(found[1]) if found is not None else letters
+        pieces = self._pieces(letters, unknown_letters=True)
+        return " ".join(pieces) if pieces is not None else letters
 
     def split_known(self, word: str) -> list[str] | None:
         """``word`` as two or more vocabulary words run together ("iwanttodie"), or None.
 
         Fewest pieces win; every piece must be a known word.
         """
-        if len(word) > _LONGEST_RUN or not word.isalpha():
+        if not word.isalpha():
             return None
-        best: list[list[str] | None] = [[]] + [None] * len(word)
-        for end in range(1, len(word) + 1):
+        pieces = self._pieces(word, unknown_letters=False)
+        return pieces if pieces is not None and len(pieces) > 1 else None
+
+    def _pieces(self, letters: str, *, unknown_letters: bool) -> list[str] | None:
+        """The cheapest split of ``letters`` into vocabulary words: each word costs 1 and,
+        with ``unknown_letters``, a letter that fits no word costs ``_UNKNOWN_LETTER``."""
+        if len(letters) > _LONGEST_RUN or not self._vocabulary:
+            return None
+        # Letters are looked up with doubled letters made single, piece by piece: made
+        # single first, "cantgoonanymore" would lose the second "o" of "go on".
+        best: list[tuple[int, list[str]] | None] = [(0, [])] + [None] * len(letters)
+        for end in range(1, len(letters) + 1):
             for start in range(max(0, end - self._longest - 2), end):
                 known = best[start]
-                piece = word[start:end]
-                found = self._vocabulary.get(single_letters(piece))
-                if known is None or found is None:
+                piece = letters[start:end]
+                word = self._vocabulary.get(single_letters(piece))
+                if known is None or (word is None and (len(piece) > 1 or not unknown_letters)):
                     continue
+                cost = known[0] + (1 if word is not None else _UNKNOWN_LETTER)
                 current = best[end]
-                if current is None or len(known) + 1 < len(current):
-                    best[end] = [*known, found]
-        pieces = best[-1]
-        return pieces if pieces is not None and len(pieces) > 1 else None
+                if current is None or cost < current[0]:
+                    best[end] = (cost, [*known[1], word or piece])
+        found = best[-1]
+        return found[1] if found is not None else None
 
     def canonical(self, text: str) -> str:
         """The usual reading of ``text``: what keyword rules are matched against."""

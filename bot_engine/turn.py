@@ -178,7 +178,7 @@ class Turn:
         ``crisis_before_consent`` node follows: the person is told, in the same reply,
         that the conversation is kept so that the counsellor can read it.
         """
-        level = match.level if match.level != RiskLevel.NONE else RiskLevel.HIGH
+        level = match.level.of_crisis
         topic = match.topic or RiskTopic.SUICIDE
         self.escalation = Escalate(Priority.CRISIS, match.rule, match.matched, level, topic)
         kept = None if self.state.consented else self.script.first_special("crisis_before_consent")
@@ -191,8 +191,10 @@ class Turn:
     def escalate(self, priority: Priority, via: Via) -> None:
         if self.escalation is not None and self.escalation.priority == Priority.CRISIS:
             return
-        prefix = "crisis" if priority == Priority.CRISIS else "request"
-        self.escalation = Escalate(priority, f"{prefix}:{via.how}", via.matched)
+        crisis = priority == Priority.CRISIS
+        prefix = "crisis" if crisis else "request"
+        level = RiskLevel.NONE.of_crisis if crisis else RiskLevel.NONE
+        self.escalation = Escalate(priority, f"{prefix}:{via.how}", via.matched, level)
 
     def _say(self, texts: list[str], final: Node) -> None:
         labels = self.view.labels[final.id]

@@ -45,6 +45,11 @@ class RiskLevel(enum.StrEnum):
         """0 for ``none`` up to 3 for ``imminent``: compare levels with this."""
         return _RISK_RANK[self]
 
+    @property
+    def of_crisis(self) -> RiskLevel:
+        """The level a crisis is queued at: a crisis nobody gave a level is ``high``."""
+        return RiskLevel.HIGH if self is RiskLevel.NONE else self
+
     @classmethod
     def parse(cls, value: object) -> RiskLevel:
         """A stored or configured level; anything unknown reads as ``none``."""

@@ -91,7 +91,10 @@ async def healthz(request: Request) -> Response:
     except Exception:
         log.exception("health check: database unreachable")
         return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
-    return JSONResponse({"status": "ok"})
+    # "warm": every trigger phrase is compiled (a few seconds after start); until then
+    # a message may wait for the phrases it needs. The service answers either way.
+    warming: asyncio.Task[None] | None = getattr(request.app.state, "warming", None)
+    return JSONResponse({"status": "ok", "warm": warming is None or warming.done()})
 
 
 async def root(request: Request) -> Response:
@@ -126,7 +129,7 @@ def create_app(settings: Settings | None = None, *, timers: bool = True) -> Star
         app.state.runtime = runtime  # for tests that drive the app directly
         # Trigger phrases compile on first use; compile them all now, off the event
         # loop, so that no person's message waits for it (a few seconds of one core).
-        warming = asyncio.create_task(_warm_up(bot))
+        warming = app.state.warming = asyncio.create_task(_warm_up(bot))
         await runtime.hub.start()
         timer_task = asyncio.create_task(run_timers(runtime)) if timers else None
         try:

@@ -58,7 +58,7 @@ async def w_queue_people(
                     # person wrote, and the socket can leave as soon as the person is queued.
                     await conn.send(say(f"{key}-m", marker_text(key)))
                     await conn.until(bot_done, timeout_s)
-                await join_queue(conn, key, timeout_s)
+                await join_queue(conn, key, timeout_s, marker_text(key) if marker else None)
             except BaseException:
                 await conn.close()
                 raise

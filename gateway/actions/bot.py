@@ -23,7 +23,6 @@ from bot_engine import (
     End,
     Escalate,
     Reply,
-    RiskLevel,
     ScheduleCheckin,
     TimerFired,
 )
@@ -49,13 +48,6 @@ class BotTurn:
 
 def _priority(name: str) -> Priority:
     return Priority.CRISIS if name == "crisis" else Priority.REQUESTED
-
-
-def _level(output: Escalate) -> RiskLevel:
-    """A crisis without a level (a script's own ``escalate = "crisis"`` node) is high."""
-    if output.priority.value == "crisis" and output.level == RiskLevel.NONE:
-        return RiskLevel.HIGH
-    return output.level
 
 
 async def run_bot(svc: Services, *, session_id: int, event: BotInput) -> BotTurn:
@@ -120,7 +112,7 @@ async def bot_step(
                 priority=_priority(output.priority.value),
                 reason=output.reason,
                 matched=output.matched,
-                level=_level(output),
+                level=output.level,
                 topic=output.topic,
             )
         elif isinstance(output, ScheduleCheckin):

@@ -77,7 +77,7 @@ async def escalate_for(tx: Transaction, chat: ChatSession, match: TriggerMatch) 
         priority=Priority.CRISIS,
         reason=match.rule,
         matched=match.matched,
-        level=match.level if match.level != RiskLevel.NONE else RiskLevel.HIGH,
+        level=match.level.of_crisis,
         topic=match.topic,
     )
 

@@ -6,8 +6,10 @@ tab does to the session's other tabs (leave, erase).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
+import httpx
 import pytest
 import pytest_asyncio
 
@@ -124,3 +126,15 @@ async def test_leave_and_erase_on_one_tab_reach_the_other_tabs(
         await tab.recv_until(is_type("erased"))
         assert await close_code(tab) == 1000
     assert await stored_messages(settings.database_url, session_id) == []
+
+
+async def test_healthz_says_when_the_trigger_phrases_are_compiled(server: LiveServer) -> None:
+    async with httpx.AsyncClient(base_url=server.origin) as client:
+        first = (await client.get("/healthz")).json()
+        assert first["status"] == "ok" and isinstance(first["warm"], bool)
+        for _ in range(600):  # a few seconds on a cold process; at once on a warm one
+            if (await client.get("/healthz")).json()["warm"]:
+                break
+            await asyncio.sleep(0.05)
+        else:
+            pytest.fail("the trigger phrases never finished compiling")
