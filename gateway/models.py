@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql import false
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -126,6 +127,8 @@ class ChatSession(Base):
     user_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # When the bot's next check-in is due; null when none is scheduled.
     checkin_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
+    # The person has answered (or skipped) the post-chat rating; they are asked once.
+    rated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Message(Base):
@@ -171,6 +174,8 @@ class CannedResponse(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     title: Mapped[str] = mapped_column(String(80))
+    # Typed after "/" in the message box to offer this reply (for example "breathe").
+    shortcut: Mapped[str | None] = mapped_column(String(32), nullable=True)
     body: Mapped[str] = mapped_column(Text)
     updated_by: Mapped[int | None] = mapped_column(
         ForeignKey("staff.id", ondelete="SET NULL"), nullable=True
@@ -211,3 +216,20 @@ class WrapUp(Base):
     risk_level: Mapped[str] = mapped_column(String(16))
     notes: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Rating(Base):
+    """A person's optional answer to "how was this chat?" after a counsellor chat ends.
+
+    Deliberately anonymous: no session, no counsellor, nothing but the score, the
+    words the person chose to add, the language and when. Supervisors see these
+    in aggregate; they cannot be traced back to a conversation.
+    """
+
+    __tablename__ = "ratings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    score: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    locale: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
