@@ -8,22 +8,27 @@ session's row lock.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from starlette.requests import Request
 from starlette.responses import Response
 
 from counsellor_ui import auth
-from counsellor_ui.transcript import shown_transcript
+from counsellor_ui.transcript import ShownLine, shown_transcript
 from counsellor_ui.web import form_int, form_text, page, redirect
 from gateway.actions.canned import list_canned
+from gateway.actions.chat_tabs import live_chats_of
 from gateway.actions.handover import hand_back_to_bot, transfer_session
 from gateway.actions.messages import messages_after
-from gateway.actions.notes import NoteError, add_note, notes_for
+from gateway.actions.notes import NoteError, NoteLine, add_note, notes_for
 from gateway.actions.queue import release_session
+from gateway.actions.sessions import was_erased
 from gateway.actions.signin import SignedIn
 from gateway.actions.staff import colleagues_online
 from gateway.actions.workspace import chat_for_staff, glance, person_seems_gone
 from gateway.actions.wrapup import wrapup_of
-from gateway.models import ChatSession
+from gateway.models import CannedResponse, ChatSession
+from gateway.services import Services
 from gateway.types import Priority, SessionState
 
 
@@ -41,7 +46,43 @@ async def _held_chat(request: Request, who: SignedIn) -> ChatSession:
     return chat
 
 
+@dataclass(frozen=True)
+class ChatTab:
+    """One chat of the workspace: a tab and the panel it shows."""
+
+    chat: ChatSession
+    live: bool
+    lines: list[ShownLine]
+    priority: Priority
+    notes: list[NoteLine]
+    person_gone: bool
+    wrapped: bool
+    erased: bool
+
+
+async def _tab(svc: Services, chat: ChatSession) -> ChatTab:
+    live = chat.state == SessionState.LIVE
+    return ChatTab(
+        chat=chat,
+        live=live,
+        lines=shown_transcript(
+            await messages_after(svc, session_id=chat.id), chat.escalation_match, chat.locale
+        ),
+        priority=Priority(chat.priority),
+        notes=await notes_for(svc, session_id=chat.id),
+        person_gone=live and person_seems_gone(svc, chat, svc.clock()),
+        wrapped=await wrapup_of(svc, session_id=chat.id) is not None,
+        erased=was_erased(chat),
+    )
+
+
+def _canned_choices(canned: list[CannedResponse]) -> list[dict[str, str]]:
+    """What the message box offers after a ``/`` (read by conversation.js)."""
+    return [{"title": c.title, "shortcut": c.shortcut or "", "body": c.body} for c in canned]
+
+
 async def conversation(request: Request) -> Response:
+    """The chat workspace: the chat in the URL and the counsellor's other live chats as tabs."""
     who = await auth.require(request)
     svc = auth.runtime_of(request).svc
     session_id = _session_id(request)
@@ -59,24 +100,21 @@ async def conversation(request: Request) -> Response:
             seen=await glance(svc, session_id=session_id),
             notice=notice,
         )
-    live = chat.state == SessionState.LIVE
+    held = await live_chats_of(svc, staff_id=who.staff.id)
+    if all(c.id != chat.id for c in held):
+        held.append(chat)  # a chat that has ended still opens, beside the live ones
+    tabs = [await _tab(svc, c) for c in held]
     colleagues = [c for c in await colleagues_online(svc) if c.id != who.staff.id]
     return page(
         request,
         "conversation.html",
         who=who,
-        chat=chat,
-        live=live,
-        lines=shown_transcript(
-            await messages_after(svc, session_id=session_id), chat.escalation_match, chat.locale
-        ),
-        priority=Priority(chat.priority),
-        notes=await notes_for(svc, session_id=session_id),
-        canned=await list_canned(svc) if live else [],
+        tabs=tabs,
+        selected=chat.id,
+        canned=_canned_choices(await list_canned(svc)) if any(t.live for t in tabs) else [],
         colleagues=colleagues,
         max_chats=svc.settings.counsellor_max_chats,
-        person_gone=live and person_seems_gone(svc, chat, svc.clock()),
-        wrapped=await wrapup_of(svc, session_id=session_id) is not None,
+        erase_policy=svc.settings.erase_staff_records,
         notice=notice,
     )
 

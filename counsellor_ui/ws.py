@@ -52,6 +52,9 @@ from gateway.runtime import Runtime
 from gateway.types import SessionState
 
 POLICY = Close.POLICY
+# The state a chat page is told when the person deleted the conversation (it is
+# closed in the database, with nothing of it left to show).
+ERASED = "erased"
 
 _ERRORS: dict[str, str] = {
     "bad_frame": "That frame was not understood.",
@@ -278,10 +281,7 @@ class CounsellorConnection(LiveMember):
             elif isinstance(item, SessionStateChanged):
                 await self._state_changed(item.state, item.counsellor_id, item.counsellor_name)
             elif isinstance(item, SessionErased):
-                self.holds = False
-                await self.socket.send(
-                    f.StateOut(session_id=item.session_id, state=SessionState.CLOSED, mine=False)
-                )
+                await self._erased(item.session_id)
             elif not self.holds:
                 continue  # released or passed on: nothing more of this chat reaches this socket
             elif isinstance(item, MessageAdded):
@@ -295,6 +295,11 @@ class CounsellorConnection(LiveMember):
         await self.socket.send(
             f.StateOut(session_id=self.session_id, state=state, mine=self.holds, counsellor=name)
         )
+
+    async def _erased(self, session_id: int) -> None:
+        """The person deleted the conversation: the page clears the transcript and says so."""
+        self.holds = False
+        await self.socket.send(f.StateOut(session_id=session_id, state=ERASED, mine=False))
 
     async def _send_queue(self, snapshot: QueueSnapshot) -> None:
         await self.socket.send(

@@ -18,6 +18,8 @@ PREFIX = "HAVEN_"
 DEVELOPMENT = "development"
 PRODUCTION = "production"
 _PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev-insecure-key"})
+# HAVEN_ERASE_STAFF_RECORDS values, the default first.
+ERASE_POLICIES = ("outcomes", "keep", "all")
 _DEV_SECRET = "dev-insecure-key"  # noqa: S105 - the known development value, refused in production
 
 
@@ -123,6 +125,13 @@ class Settings:
         "Person left before the end",
         "Other",
     )
+    # What a person's "delete my conversation" does to what staff wrote about it
+    # (docs/safeguarding.md, "When the person deletes their conversation"):
+    # "outcomes" keeps the wrap-up's outcome, the assessed risk level and the times and
+    # deletes free text staff wrote (notes, handover and wrap-up notes may quote the
+    # person); "keep" keeps staff notes and wrap-up notes as the safeguarding record;
+    # "all" deletes them and the wrap-up too, keeping only the anonymous counts.
+    erase_staff_records: str = "outcomes"
 
     @property
     def development(self) -> bool:
@@ -199,6 +208,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         settings.hours  # noqa: B018 - read once so a mistake stops the start
     except OpeningHoursError as exc:
         raise SettingsError(f"{PREFIX}OPENING_HOURS or {PREFIX}TIMEZONE: {exc}") from exc
+    if settings.erase_staff_records not in ERASE_POLICIES:
+        raise SettingsError(
+            f"{PREFIX}ERASE_STAFF_RECORDS must be one of {', '.join(ERASE_POLICIES)}, "
+            f"not {settings.erase_staff_records!r}"
+        )
     if not settings.wrapup_outcomes:
         raise SettingsError(f"{PREFIX}WRAPUP_OUTCOMES must list at least one outcome.")
     if not settings.development and len(settings.secret_key) < 32:

@@ -144,9 +144,10 @@ async def leave_session(svc: Services, *, session_id: int) -> LeftSession:
 async def erase_session(svc: Services, *, session_id: int, notify: bool = True) -> None:
     """Delete the conversation: its messages, its bot state and its token.
 
-    Counsellors' private notes and wrap-up notes go too, since they may quote
-    the person; only the wrap-up's outcome and risk categories stay, for the
-    service's anonymous statistics.
+    What staff wrote about it follows ``HAVEN_ERASE_STAFF_RECORDS``
+    (``apply_erase_policy``): by default private notes and wrap-up notes go, since
+    they may quote the person, and the wrap-up's outcomes, assessed risk level and
+    times stay as the service's record of what it decided.
 
     With ``notify`` the person's widgets are told ``erased`` (they clear the
     screen); without it (the person declined consent and was just shown the
@@ -158,10 +159,7 @@ async def erase_session(svc: Services, *, session_id: int, notify: bool = True) 
         chat = await lock_session(tx, session_id)
         was = SessionState(chat.state)
         await tx.session.execute(delete(Message).where(Message.session_id == session_id))
-        await tx.session.execute(delete(SessionNote).where(SessionNote.session_id == session_id))
-        await tx.session.execute(
-            update(WrapUp).where(WrapUp.session_id == session_id).values(notes="")
-        )
+        await apply_erase_policy(tx, session_id, svc.settings.erase_staff_records)
         chat.token_hash = None
         chat.bot_state = None
         chat.mood = None
@@ -181,3 +179,38 @@ async def erase_session(svc: Services, *, session_id: int, notify: bool = True) 
             tx.publish_after_commit(
                 QUEUE_CHANNEL, QueueChanged(session_id=chat.id, reason="erased")
             )
+
+
+# HAVEN_ERASE_STAFF_RECORDS (gateway/settings.py; docs/safeguarding.md says why).
+KEEP_OUTCOMES = "outcomes"
+KEEP_STAFF_NOTES = "keep"
+KEEP_COUNTS_ONLY = "all"
+
+
+def was_erased(chat: ChatSession) -> bool:
+    """The person deleted this conversation (``erase_session`` drops the token,
+    and nothing else does)."""
+    return chat.token_hash is None
+
+
+async def apply_erase_policy(tx: Transaction, session_id: int, policy: str) -> None:
+    """What an erase does to what staff wrote about the conversation."""
+    if policy == KEEP_STAFF_NOTES:
+        return
+    await tx.session.execute(delete(SessionNote).where(SessionNote.session_id == session_id))
+    if policy == KEEP_COUNTS_ONLY:
+        wrap_up = await tx.session.get(WrapUp, session_id)
+        if wrap_up is not None:
+            await tx.session.delete(wrap_up)  # its outcomes go with it
+        return
+    await tx.session.execute(update(WrapUp).where(WrapUp.session_id == session_id).values(notes=""))
+
+
+def wrapup_notes_after_erase(policy: str) -> bool:
+    """Whether a wrap-up written after the person deleted the chat keeps its notes."""
+    return policy == KEEP_STAFF_NOTES
+
+
+def wrapup_after_erase(policy: str) -> bool:
+    """Whether a wrap-up is recorded at all for a chat the person deleted."""
+    return policy != KEEP_COUNTS_ONLY
