@@ -6,8 +6,9 @@ locale's normaliser, and translated labels and typed words are merged with Engli
 
 Reply text may use ``{helpline_samaritans}`` and any other variable defined in
 ``resources-<locale>.toml`` (English values fill gaps in other locales), plus the
-built-in ``{resource_list}``: the resource directory as a short list. Write ``{{`` or
-``}}`` for a literal brace.
+built-in ``{resource_list}``: the resource directory as a short list. The service may
+give values too (``EngineConfig.service_name`` fills ``{service_name}``), which win
+over the files'. Write ``{{`` or ``}}`` for a literal brace.
 """
 
 from __future__ import annotations
@@ -75,8 +76,11 @@ def directory_text(entries: tuple[Resource, ...], variables: Mapping[str, str]) 
     return "\n".join(lines)
 
 
-def locale_variables(script: Script, locale: str) -> dict[str, str]:
-    """Every variable available to ``locale``: its own, then English, then built-ins."""
+def locale_variables(
+    script: Script, locale: str, given: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Every variable available to ``locale``: ``given`` by the service (its name),
+    then the locale's own, then English, then built-ins."""
     base = script.resources.get(BASE_LOCALE)
     own = script.resources.get(locale)
     variables: dict[str, str] = {}
@@ -84,6 +88,7 @@ def locale_variables(script: Script, locale: str) -> dict[str, str]:
         variables |= base.variables
     if own is not None:
         variables |= own.variables
+    variables |= given or {}
     variables["resource_list"] = directory_text(locale_directory(script, locale), variables)
     return variables
 
@@ -153,11 +158,17 @@ def lowered(text: str) -> str:
 class LocaleScript:
     """One locale's view of a script, ready for the engine to step through."""
 
-    def __init__(self, script: Script, locale: str, triggers: Detector) -> None:
+    def __init__(
+        self,
+        script: Script,
+        locale: str,
+        triggers: Detector,
+        given: Mapping[str, str] | None = None,
+    ) -> None:
         self.locale = locale
         self.triggers = triggers
         translation = script.translations.get(locale)
-        variables = locale_variables(script, locale)
+        variables = locale_variables(script, locale, given)
         self.texts: dict[str, tuple[str, ...]] = {}
         self.labels: dict[str, dict[str, str]] = {}
         self.rules: dict[str, tuple[Matcher, ...]] = {}
@@ -181,10 +192,15 @@ class LocaleScript:
             commands |= translation.commands
         self.shared = self._compile(shared)
         self.commands = commands
-        self.helplines = tuple(
-            f"{entry.name}: {substitute(entry.contact, variables)}"
+        self.directory = tuple(
+            Resource(
+                substitute(entry.name, variables),
+                substitute(entry.contact, variables),
+                substitute(entry.about, variables),
+            )
             for entry in locale_directory(script, locale)
         )
+        self.helplines = tuple(f"{entry.name}: {entry.contact}" for entry in self.directory)
         self.links = locale_contacts(script, locale, variables)
 
     def _compile(self, rules: tuple[Rule, ...]) -> tuple[Matcher, ...]:

@@ -27,7 +27,7 @@ from bot_engine.detection import base_locale
 from bot_engine.files import BASE_LOCALE
 from bot_engine.loader import read_script_set
 from bot_engine.problems import ProblemLog, ScriptError
-from bot_engine.script import ENDING_SPECIALS, Script
+from bot_engine.script import ENDING_SPECIALS, Resource, Script
 from bot_engine.state import ConversationState
 from bot_engine.turn import Turn
 from bot_engine.types import (
@@ -91,8 +91,10 @@ class BotEngine:
         log.raise_if_errors()
         if script is None:  # pragma: no cover - read_script_set logs an error for this
             raise ScriptError(["en.toml:-:-: missing: the English script is required"])
+        given = {"service_name": config.service_name} if config.service_name else {}
         views = {
-            locale: LocaleScript(script, locale, trigger_sets[locale]) for locale in script.locales
+            locale: LocaleScript(script, locale, trigger_sets[locale], given)
+            for locale in script.locales
         }
         return cls(script, views, config, tuple(str(p) for p in log.warnings))
 
@@ -133,6 +135,11 @@ class BotEngine:
     def helplines(self, locale: str = BASE_LOCALE) -> tuple[str, ...]:
         """The resource directory as lines ("Samaritans: call 116 123, ..."), for waiting people."""
         return self._views[self.locale_for(locale)].helplines
+
+    def directory(self, locale: str = BASE_LOCALE) -> tuple[Resource, ...]:
+        """The resource directory of ``locale`` with its variables filled in: each
+        helpline's name, how to reach it and when (``contact``), and who it is for."""
+        return self._views[self.locale_for(locale)].directory
 
     def links(self, text: str, locale: str = BASE_LOCALE) -> tuple[ContactLink, ...]:
         """Tap-to-call and tap-to-text links for every declared number in ``text``.

@@ -10,6 +10,8 @@ from typing import Annotated, Final, Literal
 
 import msgspec
 
+from gateway.wait_outlook import WaitOutlook
+
 VERSION: Final = 1
 
 # Client ids are machine-made: printable, no control characters.
@@ -63,7 +65,20 @@ class Erase(_ClientFrame, tag="erase"):
     pass
 
 
-ClientFrame = Hello | Say | TypingIn | AskCounsellor | Leave | Erase
+RATING_COMMENT_MAX: Final = 1000  # characters: a few sentences, not a second chat
+
+
+class Rating(_ClientFrame, tag="rating"):
+    """Extension: the person's optional answer to "how did this chat feel?" once a chat
+    with a counsellor has ended; once per session, stored with no link to either."""
+
+    score: Annotated[int, msgspec.Meta(ge=1, le=5)]
+    comment: (
+        Annotated[str, msgspec.Meta(max_length=RATING_COMMENT_MAX, pattern=r"^[^\x00]*$")] | None
+    ) = None
+
+
+ClientFrame = Hello | Say | TypingIn | AskCounsellor | Leave | Erase | Rating
 
 _decoder: Final[msgspec.json.Decoder[ClientFrame]] = msgspec.json.Decoder(ClientFrame)
 
@@ -113,11 +128,38 @@ class Link(msgspec.Struct):
     href: str
 
 
+class Helpline(msgspec.Struct):
+    """One entry of the helpline directory in the session's language: ``contact`` says
+    how to reach it and when ("call 116 123, free, day or night"), ``links`` are its
+    tap-to-call and tap-to-text addresses."""
+
+    name: str
+    contact: str
+    about: str = ""
+    links: tuple[Link, ...] = ()
+
+
+class ServiceInfo(msgspec.Struct, omit_defaults=True):
+    """The charity running the service: its name for a header, its accent colour
+    (``#rrggbb``, white text on it reaches 4.5:1) and, when it has one, the full
+    address of its logo."""
+
+    name: str
+    accent: str
+    logo_url: str | None = None
+
+
 class Welcome(_ServerFrame, tag="welcome"):
     v: int
     state: str
     last_seq: int
     token: str | None = None  # only for a new session
+    # Extension (optional): the locales this server speaks (a client may offer a
+    # switch), and the helplines for the session's locale (for the queue and endings).
+    locales: tuple[str, ...] | None = None
+    helplines: tuple[Helpline, ...] | None = None
+    # Extension (optional): the charity whose service this is (ServiceInfo).
+    service: ServiceInfo | None = None
 
 
 class MessageOut(_ServerFrame, tag="message"):
@@ -152,14 +194,32 @@ class StateOut(_ServerFrame, tag="state"):
 
 class QueueOut(_ServerFrame, tag="queue"):
     position: int
+    # The middle of ``wait_range_s`` rounded to a minute; null when there is no honest
+    # estimate (a client that knows ``wait_outlook`` should prefer it).
     estimated_wait_s: int | None
+    # Free counsellors: on duty and holding fewer chats than their limit.
     counsellors_available: int
+    # Extensions (optional for clients: an older gateway does not send them; this
+    # one always does, ``wait_range_s`` as null when there is no range).
+    # Counsellors signed in, available and seen recently, busy or not.
+    counsellors_on_duty: int
+    # "shortly": a free counsellor can take this chat; "busy": everyone on duty is
+    # full or the free places go to people ahead; "nobody_on_duty": open hours,
+    # nobody signed in; "closed": outside opening hours, nobody signed in.
+    wait_outlook: WaitOutlook
+    # [low, high] seconds, rounded to 5 minutes (15 above an hour), only when busy
+    # and the recent past gives a rate; null otherwise. ``low`` may be 0 ("up to").
+    wait_range_s: tuple[int, int] | None
     # Extension (optional): helplines the widget may show while the person waits.
     alternatives: tuple[str, ...] = ()
 
 
 class Erased(_ServerFrame, tag="erased"):
     pass
+
+
+class Rated(_ServerFrame, tag="rated"):
+    """Extension: the ``rating`` was stored (anonymously)."""
 
 
 ErrorCode = Literal[
@@ -175,7 +235,9 @@ class ErrorOut(_ServerFrame, tag="error"):
     detail: str | None = None
 
 
-ServerFrame = Welcome | MessageOut | Ack | TypingOut | StateOut | QueueOut | Erased | ErrorOut
+ServerFrame = (
+    Welcome | MessageOut | Ack | TypingOut | StateOut | QueueOut | Erased | Rated | ErrorOut
+)
 
 _encoder: Final = msgspec.json.Encoder()
 

@@ -26,6 +26,7 @@ from gateway.actions.bot import BotTurn
 from gateway.actions.conversation import open_session, person_says
 from gateway.actions.messages import SessionClosed, TranscriptLine
 from gateway.actions.presence import SessionPulse
+from gateway.actions.ratings import RatingRefused, rate_session
 from gateway.actions.sessions import (
     SessionView,
     erase_session,
@@ -191,7 +192,15 @@ class ChatConnection(LiveMember):
             self.runtime.hub.join(self)
             # A new session's greeting is on its way as events: say so after welcome.
             last_seq = 0 if greeting is not None else view.last_seq
-            welcome = p.Welcome(v=p.VERSION, state=view.state.wire, last_seq=last_seq, token=token)
+            welcome = p.Welcome(
+                v=p.VERSION,
+                state=view.state.wire,
+                last_seq=last_seq,
+                token=token,
+                locales=self.svc.bot.locales,
+                helplines=self._helplines(view.locale),
+                service=self._service(),
+            )
             await self.socket.send(welcome)
             # A client ahead of the server (PROTOCOL.md 6) is sent everything again.
             after = 0 if hello.last_seq > last_seq else hello.last_seq
@@ -233,7 +242,7 @@ class ChatConnection(LiveMember):
             return await open_session(
                 self.svc,
                 locale=(hello.locale or "en").lower(),
-                available=self.runtime.hub.counsellors_available(),
+                available=self.runtime.hub.counsellors_on_duty(),
             )
         session = await find_session(self.svc, token=hello.token)
         if session is None:
@@ -275,6 +284,15 @@ class ChatConnection(LiveMember):
             case p.Erase():
                 await erase_session(self.svc, session_id=session_id)
                 await self.socket.final(p.Erased(), p.Close.NORMAL, "erased")
+            case p.Rating(score=score, comment=comment):
+                try:
+                    await rate_session(
+                        self.svc, session_id=session_id, score=score, comment=comment
+                    )
+                except RatingRefused as exc:
+                    await self.socket.send(p.error("not_now", detail=str(exc)))
+                else:
+                    await self.socket.send(p.Rated())
             case p.Hello():
                 await self.socket.reject("bad_frame", detail="hello was already received.")
 
@@ -302,7 +320,7 @@ class ChatConnection(LiveMember):
                 client_id=client_id,
                 text=text,
                 value=frame.value,
-                available=self.runtime.hub.counsellors_available(),
+                available=self.runtime.hub.counsellors_on_duty(),
                 expected=self.state,
             )
         except SessionClosed:
@@ -353,6 +371,9 @@ class ChatConnection(LiveMember):
             position=position.position,
             estimated_wait_s=position.estimated_wait_s,
             counsellors_available=position.counsellors_available,
+            counsellors_on_duty=position.counsellors_on_duty,
+            wait_outlook=position.wait_outlook,
+            wait_range_s=position.wait_range_s,
             # Helplines, so that the queue is never a dead end (PROTOCOL.md 10).
             alternatives=self.svc.bot.helplines(view.locale),
         )
@@ -393,6 +414,30 @@ class ChatConnection(LiveMember):
             self._stale_state = pulse.state
 
     # --- helpers --------------------------------------------------------
+
+    def _helplines(self, locale: str) -> tuple[p.Helpline, ...]:
+        """The helpline directory in the session's language, with tap-to-call links."""
+        bot = self.svc.bot
+        return tuple(
+            p.Helpline(
+                name=entry.name,
+                contact=entry.contact,
+                about=entry.about,
+                links=tuple(
+                    p.Link(link.label, link.href) for link in bot.links(entry.contact, locale)
+                ),
+            )
+            for entry in bot.directory(locale)
+        )
+
+    def _service(self) -> p.ServiceInfo:
+        """The charity's name, accent colour and logo (HAVEN_SERVICE_NAME and friends)."""
+        settings = self.svc.settings
+        return p.ServiceInfo(
+            name=settings.service_name,
+            accent=settings.accent_colour,
+            logo_url=settings.logo_href or None,
+        )
 
     def _view(self) -> SessionView:
         assert self.view is not None, "used before hello"
