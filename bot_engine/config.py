@@ -57,8 +57,13 @@ class EngineConfig:
     checkin_after_s: float = 3600.0
     # Two check-ins per session at most: after that, silence is the person's choice.
     max_checkins: int = 2
+    # The charity's name, filling ``{service_name}`` in every locale's text (the
+    # greeting says "welcome to ..."); None keeps the script's own resources value.
+    service_name: str | None = None
 
     def __post_init__(self) -> None:
+        if self.service_name is not None and not self.service_name.strip():
+            raise ValueError("service_name must not be empty")
         if self.checkin_after_s <= 0:
             raise ValueError("checkin_after_s must be positive")
         if self.max_checkins < 0:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import json
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -54,6 +55,7 @@ def build_bot(settings: Settings) -> BotEngine:
         ),
         settings.checkin_after_s,
         settings.max_checkins,
+        settings.service_name,
     )
 
 
@@ -64,18 +66,53 @@ def _load_bot(
     typing: TypingSpeed,
     checkin_after_s: float,
     max_checkins: int,
+    service_name: str,
 ) -> BotEngine:
     # An engine is immutable once loaded, so apps built with the same bot settings
     # (several in one test run) share one instead of parsing the scripts again.
-    config = EngineConfig(typing=typing, checkin_after_s=checkin_after_s, max_checkins=max_checkins)
+    config = EngineConfig(
+        typing=typing,
+        checkin_after_s=checkin_after_s,
+        max_checkins=max_checkins,
+        service_name=service_name,
+    )
     return BotEngine.load(scripts, config=config, resources=resources)
 
 
+# widget.js holds this mark where the gateway writes the charity it serves for.
+SERVICE_MARK = "/*HAVEN_SERVICE*/null"
+
+
+@functools.lru_cache(maxsize=8)
+def _widget_source(name: str, accent: str, logo_url: str, mtime_ns: int) -> str:
+    # Keyed on the file's time too, so an edited widget.js is served without a restart.
+    service = {"name": name, "accent": accent, "logo_url": logo_url or None}
+    # ASCII-only JSON is a valid JavaScript literal whatever the name holds.
+    return (STATIC / "widget.js").read_text().replace(SERVICE_MARK, json.dumps(service), 1)
+
+
 async def widget_js(request: Request) -> Response:
-    return FileResponse(
-        STATIC / "widget.js",
+    settings: Settings = request.app.state.settings
+    source = _widget_source(
+        settings.service_name,
+        settings.accent_colour,
+        settings.logo_href,
+        (STATIC / "widget.js").stat().st_mtime_ns,
+    )
+    return Response(
+        source,
         media_type="text/javascript; charset=utf-8",
         headers={"Cache-Control": "public, max-age=300"},
+    )
+
+
+async def favicon(request: Request) -> Response:
+    # One small SVG for the demo page and the staff pages; /favicon.ico is where a
+    # browser looks by itself, and every current browser reads an SVG there.
+    return FileResponse(
+        STATIC / "favicon.svg",
+        media_type="image/svg+xml",
+        headers={"Cache-Control": "public, max-age=86400"},
     )
 
 
@@ -153,6 +190,8 @@ def create_app(settings: Settings | None = None, *, timers: bool = True) -> Star
         Route("/healthz", healthz),
         Route("/widget.js", widget_js),
         Route("/demo", demo_page),
+        Route("/favicon.svg", favicon),
+        Route("/favicon.ico", favicon),
         WebSocketRoute("/ws/chat", chat_endpoint),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
         Mount("/counsellor", routes=counsellor_routes(), name="counsellor"),

@@ -7,14 +7,17 @@ Constants that tune behaviour carry a comment saying why the default was chosen.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from gateway import branding
 from gateway.opening_hours import OpeningHours, OpeningHoursError, parse_opening_hours
 
 PREFIX = "HAVEN_"
+_LOCALE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 DEVELOPMENT = "development"
 PRODUCTION = "production"
 _PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev-insecure-key"})
@@ -49,6 +52,18 @@ class Settings:
     bot_resources_dir: Path | None = None
     # Widget neutral page for Quick exit; a weather page looks ordinary in a history.
     quick_exit_url: str = "https://www.bbc.co.uk/weather"
+
+    # --- The charity (gateway/branding.py): Haven is the product, not the helpline ---
+    # The name the bot greets with and the widget and staff pages carry. The default
+    # is plainly a demo, so that a deployment that forgot to set it shows it.
+    service_name: str = "Demo Helpline"
+    # The widget's one accent colour, #rrggbb; white text on it must reach 4.5:1.
+    accent_colour: str = "#1f5f8b"
+    # Optional logo in the widget's header: an https:// address or a gateway path.
+    logo_url: str = ""
+    # How staff pages write clock times (BCP 47): en-GB reads 24-hour, "14:05".
+    # Times are shown in the service's own time zone (``timezone``), for every reader.
+    time_locale: str = "en-GB"
 
     # --- Widget connection limits (PROTOCOL.md; docs/protocol.md lists them for integrators) ---
     # 16 KiB holds 4,000 characters of text as UTF-8 JSON (up to 4 bytes a character)
@@ -100,6 +115,10 @@ class Settings:
     # A counsellor whose browser dropped has 2 minutes to come back before the
     # person is put back at the front of the queue.
     counsellor_grace_s: float = 120.0
+    # A transfer offered to a colleague and not answered in 2 minutes goes back to
+    # the sender: long enough to read a handover note, short enough that the
+    # sender is not left wondering while the person waits.
+    transfer_timeout_s: float = 120.0
     # A queued person whose widget has been gone 10 minutes is counted as abandoned.
     queue_abandon_s: float = 600.0
     # Minutes of waiting that raise a session by one priority level (starvation guard).
@@ -157,6 +176,11 @@ class Settings:
         return frozenset(origins)
 
     @property
+    def logo_href(self) -> str:
+        """The logo's full address (empty: none), usable from a charity's own pages."""
+        return branding.absolute_logo_url(self.logo_url, self.effective_public_url)
+
+    @property
     def hours(self) -> OpeningHours:
         return parse_opening_hours(self.opening_hours, self.timezone)
 
@@ -177,6 +201,28 @@ def _convert(name: str, raw: str, default: Any) -> Any:
     if isinstance(default, Path) or name in ("bot_scripts_dir", "bot_resources_dir"):
         return Path(raw) if raw else None
     return raw
+
+
+def _checked_branding(settings: Settings) -> Settings:
+    """The charity's name, colour, logo and time locale, checked and tidied (branding.py)."""
+
+    def checked(name: str, check: Callable[[str], str]) -> str:
+        try:
+            return check(getattr(settings, name))
+        except branding.BrandingError as exc:
+            raise SettingsError(f"{PREFIX}{name.upper()}: {exc}.") from exc
+
+    if not _LOCALE_TAG.match(settings.time_locale):
+        raise SettingsError(
+            f"{PREFIX}TIME_LOCALE must be a language tag such as en-GB, "
+            f"not {settings.time_locale!r}"
+        )
+    return replace(
+        settings,
+        service_name=checked("service_name", branding.check_name),
+        accent_colour=checked("accent_colour", branding.check_accent),
+        logo_url=checked("logo_url", branding.check_logo_url),
+    )
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -208,6 +254,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         settings.hours  # noqa: B018 - read once so a mistake stops the start
     except OpeningHoursError as exc:
         raise SettingsError(f"{PREFIX}OPENING_HOURS or {PREFIX}TIMEZONE: {exc}") from exc
+    settings = _checked_branding(settings)
     if settings.erase_staff_records not in ERASE_POLICIES:
         raise SettingsError(
             f"{PREFIX}ERASE_STAFF_RECORDS must be one of {', '.join(ERASE_POLICIES)}, "
