@@ -7,6 +7,7 @@ from starlette.responses import Response
 
 from counsellor_ui import auth
 from counsellor_ui.web import form_text, page, redirect
+from gateway.actions.sessions import was_erased, wrapup_after_erase, wrapup_notes_after_erase
 from gateway.actions.signin import SignedIn
 from gateway.actions.workspace import chat_for_staff
 from gateway.actions.wrapup import (
@@ -35,7 +36,15 @@ async def _chat_to_wrap_up(request: Request, who: SignedIn) -> ChatSession | Res
         raise auth.PageError(403, "This chat is not yours to end.")
     if await wrapup_of(svc, session_id=session_id) is not None:
         return redirect("/counsellor/", notice=f"Chat {session_id} is already wrapped up.")
+    if was_erased(chat) and not wrapup_after_erase(svc.settings.erase_staff_records):
+        return redirect("/counsellor/", notice=ERASED_NOTHING_KEPT.format(id=session_id))
     return chat
+
+
+ERASED_NOTHING_KEPT = (
+    "The person deleted chat {id}. This service keeps no record of a deleted chat, "
+    "so no wrap-up is needed."
+)
 
 
 def _form_page(
@@ -54,9 +63,12 @@ def _form_page(
         who=who,
         chat=chat,
         live=chat.state == SessionState.LIVE,
+        erased=was_erased(chat),
+        notes_kept=not was_erased(chat)
+        or wrapup_notes_after_erase(svc.settings.erase_staff_records),
         outcomes=svc.settings.wrapup_outcomes,
         risks=RISK_LEVELS,
-        values=values or WrapUpForm("", "", ""),
+        values=values or WrapUpForm((), "", ""),
         error=error,
     )
 
@@ -76,16 +88,17 @@ async def end(request: Request) -> Response:
     if isinstance(chat, Response):
         return chat
     svc = auth.runtime_of(request).svc
-    values = WrapUpForm(
-        form_text(form, "outcome"), form_text(form, "risk_level"), form_text(form, "notes")
-    )
+    chosen = tuple(v for v in form.getlist("outcome") if isinstance(v, str))
+    values = WrapUpForm(chosen, form_text(form, "risk_level"), form_text(form, "notes"))
     try:
         wrap_up = check_wrapup(
-            svc, outcome=values.outcome, risk_level=values.risk_level, notes=values.notes
+            svc, outcomes=values.outcomes, risk_level=values.risk_level, notes=values.notes
         )
     except WrapUpError as exc:
         return _form_page(request, who, chat, values=values, error=str(exc))
     result = await end_session(svc, session_id=chat.id, staff_id=who.staff.id, wrap_up=wrap_up)
+    if result.outcome == "erased":
+        return redirect("/counsellor/", notice=ERASED_NOTHING_KEPT.format(id=chat.id))
     if not result.done:
         raise auth.PageError(403, "This chat is not yours to end.")
     if result.outcome == "ended":

@@ -23,7 +23,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.sql import false
 
 NAMING_CONVENTION = {
@@ -129,6 +129,13 @@ class ChatSession(Base):
     checkin_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
     # The person has answered (or skipped) the post-chat rating; they are asked once.
     rated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # A transfer offered to a colleague and not yet answered (one at a time): the
+    # chat stays with ``counsellor_id`` until ``transfer_to_id`` accepts it. No
+    # foreign key, so that SQLite can add and drop the column in place (see 0005).
+    transfer_to_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    transfer_offered_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime, nullable=True, index=True
+    )
 
 
 class Message(Base):
@@ -212,10 +219,24 @@ class WrapUp(Base):
     staff_id: Mapped[int | None] = mapped_column(
         ForeignKey("staff.id", ondelete="SET NULL"), nullable=True, index=True
     )
-    outcome: Mapped[str] = mapped_column(String(80))
     risk_level: Mapped[str] = mapped_column(String(16))
     notes: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # One or more outcomes (a chat can be listened to, signposted and safety-planned).
+    outcomes: Mapped[list[WrapUpOutcome]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan", order_by="WrapUpOutcome.outcome"
+    )
+
+
+class WrapUpOutcome(Base):
+    """One outcome of a wrap-up (``HAVEN_WRAPUP_OUTCOMES`` names the choices)."""
+
+    __tablename__ = "wrap_up_outcomes"
+
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("wrap_ups.session_id", ondelete="CASCADE"), primary_key=True
+    )
+    outcome: Mapped[str] = mapped_column(String(80), primary_key=True)
 
 
 class Rating(Base):

@@ -3,7 +3,8 @@
 Reads only. "Today" starts at midnight in the helpline's time zone
 (``HAVEN_TIMEZONE``). A wait is the time from entering the queue to the
 latest claim; a chat released and claimed again counts once, at its latest
-claim, with the whole time since it first queued.
+claim, with the whole time since it first queued. Wrap-up outcomes are counted
+per outcome: a wrap-up with two outcomes counts once under each.
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from gateway.actions.queue import ordered_queue
 from gateway.actions.staff import Colleague, colleagues_online
-from gateway.models import ChatSession, Staff
+from gateway.models import ChatSession, Staff, WrapUp, WrapUpOutcome
 from gateway.services import Services
 from gateway.types import Priority, SessionState
 
@@ -41,6 +42,9 @@ class DayStats:
     queued_by_priority: dict[Priority, int]
     abandoned: int
     claims_by_hour: list[tuple[int, int]]  # (local hour, claims), midnight to now
+    # (outcome, wrap-ups recorded today with it), in the order of HAVEN_WRAPUP_OUTCOMES
+    # and then any outcome no longer offered; only outcomes that occurred.
+    outcomes: list[tuple[str, int]]
 
 
 async def todays_stats(svc: Services) -> DayStats:
@@ -61,6 +65,16 @@ async def todays_stats(svc: Services) -> DayStats:
                 )
             ).scalars()
         )
+        outcome_rows = (
+            await session.execute(
+                select(WrapUpOutcome.outcome, func.count())
+                .join(WrapUp, WrapUp.session_id == WrapUpOutcome.session_id)
+                .where(WrapUp.created_at >= start)
+                .group_by(WrapUpOutcome.outcome)
+            )
+        ).all()
+    outcome_counts = {outcome: int(count) for outcome, count in outcome_rows}
+    order = {o: i for i, o in enumerate(svc.settings.wrapup_outcomes)}
     waits = [
         max(0.0, (c.claimed_at - c.queued_at).total_seconds())
         for c in chats
@@ -88,6 +102,9 @@ async def todays_stats(svc: Services) -> DayStats:
             and c.closed_at >= start
         ),
         claims_by_hour=[(h, claims.get(h, 0)) for h in range(hours.local(now).hour + 1)],
+        outcomes=sorted(
+            outcome_counts.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0])
+        ),
     )
 
 

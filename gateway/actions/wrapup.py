@@ -1,4 +1,4 @@
-"""Ending a chat, which needs a wrap-up: the outcome, the risk assessed, and notes.
+"""Ending a chat, which needs a wrap-up: one or more outcomes, the risk assessed, and notes.
 
 A counsellor ends a live chat by submitting the wrap-up; the chat closes in
 the same transaction, so there is never a closed chat of theirs without a
@@ -8,14 +8,16 @@ chat) are listed as "wrap-up needed" until the counsellor records one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 
 from gateway.actions.records import add_ending_notice, lock_session, set_state
+from gateway.actions.sessions import was_erased, wrapup_after_erase, wrapup_notes_after_erase
 from gateway.events import QUEUE_CHANNEL, QueueChanged
-from gateway.models import ChatSession, WrapUp
+from gateway.models import ChatSession, WrapUp, WrapUpOutcome
 from gateway.services import Services
 from gateway.types import SessionState
 
@@ -46,27 +48,37 @@ class WrapUpError(ValueError):
 
 @dataclass(frozen=True)
 class WrapUpForm:
-    outcome: str
+    outcomes: tuple[str, ...]
     risk_level: str
     notes: str
 
 
-def check_wrapup(svc: Services, *, outcome: str, risk_level: str, notes: str) -> WrapUpForm:
-    """The form as the service accepts it, or ``WrapUpError`` naming what is missing."""
-    if outcome not in svc.settings.wrapup_outcomes:
-        raise WrapUpError("Choose an outcome.")
+def check_wrapup(
+    svc: Services, *, outcomes: Iterable[str], risk_level: str, notes: str
+) -> WrapUpForm:
+    """The form as the service accepts it, or ``WrapUpError`` naming what is missing.
+
+    Outcomes are kept in the order the settings list them, each once.
+    """
+    chosen = set(outcomes)
+    if not chosen:
+        raise WrapUpError("Choose at least one outcome.")
+    if not chosen <= set(svc.settings.wrapup_outcomes):
+        raise WrapUpError("Choose outcomes from the list.")
     if risk_level not in RISK_LABELS:
         raise WrapUpError("Choose the level of risk you assessed.")
     notes = notes.strip()
     if len(notes) > MAX_NOTES_CHARS:
         raise WrapUpError(f"Notes can be at most {MAX_NOTES_CHARS:,} characters.")
-    return WrapUpForm(outcome, risk_level, notes)
+    ordered = tuple(o for o in svc.settings.wrapup_outcomes if o in chosen)
+    return WrapUpForm(ordered, risk_level, notes)
 
 
 @dataclass(frozen=True)
 class EndResult:
     done: bool
-    # "ended" (closed now), "recorded" (was already closed), "not_yours", "already"
+    # "ended" (closed now), "recorded" (was already closed), "not_yours", "already",
+    # "erased" (the person deleted the chat and the service records nothing of it)
     outcome: str
 
 
@@ -83,11 +95,16 @@ async def end_session(
             return EndResult(False, "not_yours")
         if await tx.session.get(WrapUp, session_id) is not None:
             return EndResult(False, "already")
+        if was_erased(chat):  # HAVEN_ERASE_STAFF_RECORDS applies to a wrap-up written after
+            if not wrapup_after_erase(svc.settings.erase_staff_records):
+                return EndResult(False, "erased")
+            if not wrapup_notes_after_erase(svc.settings.erase_staff_records):
+                wrap_up = replace(wrap_up, notes="")
         tx.session.add(
             WrapUp(
                 session_id=chat.id,
                 staff_id=staff_id,
-                outcome=wrap_up.outcome,
+                outcomes=[WrapUpOutcome(outcome=o) for o in wrap_up.outcomes],
                 risk_level=wrap_up.risk_level,
                 notes=wrap_up.notes,
                 created_at=tx.now,
@@ -112,6 +129,13 @@ class WrapUpDue:
     closed_at: datetime | None
 
 
+def _erased_chats_need_no_wrapup(svc: Services) -> list[ColumnElement[bool]]:
+    """Under ``HAVEN_ERASE_STAFF_RECORDS=all`` nothing of a deleted chat is recorded."""
+    if wrapup_after_erase(svc.settings.erase_staff_records):
+        return []
+    return [ChatSession.token_hash.is_not(None)]
+
+
 async def wrapups_due(svc: Services, *, staff_id: int) -> list[WrapUpDue]:
     """Chats of this counsellor that closed without a wrap-up (the person left first)."""
     since = svc.clock() - WRAPUP_DUE_WINDOW
@@ -124,6 +148,7 @@ async def wrapups_due(svc: Services, *, staff_id: int) -> list[WrapUpDue]:
                 ChatSession.state == SessionState.CLOSED.value,
                 ChatSession.closed_at >= since,
                 WrapUp.session_id.is_(None),
+                *_erased_chats_need_no_wrapup(svc),
             )
             .order_by(ChatSession.closed_at)
         )

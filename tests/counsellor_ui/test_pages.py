@@ -171,7 +171,7 @@ async def test_end_needs_the_wrap_up_and_release_and_hand_back_tell_the_person(
     form = await sam.get(f"/counsellor/sessions/{ending.id}/wrap-up")
     assert "Risk level you assessed" in form.text and svc.settings.wrapup_outcomes[0] in form.text
     incomplete = await sam.post(f"/counsellor/sessions/{ending.id}/end", notes="Talked.")
-    assert incomplete.status_code == 400 and "Choose an outcome." in incomplete.text
+    assert incomplete.status_code == 400 and "Choose at least one outcome." in incomplete.text
     assert "Talked." in incomplete.text  # what was typed is kept
     assert (await chat_row(svc, ending.id)).state == "live"
     done = await sam.post(

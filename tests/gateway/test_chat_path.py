@@ -159,7 +159,9 @@ async def test_a_counsellor_claims_chats_and_ends(live_server: LiveServer) -> No
     got += await client.quiet(0.4)
     assert not [f for f in got if f["type"] == "message" and f["from"] == "bot"]
 
-    wrap_up = check_wrapup(svc, outcome=svc.settings.wrapup_outcomes[0], risk_level="low", notes="")
+    wrap_up = check_wrapup(
+        svc, outcomes=svc.settings.wrapup_outcomes[:1], risk_level="low", notes=""
+    )
     assert (await end_session(svc, session_id=chat.id, staff_id=staff.id, wrap_up=wrap_up)).done
     frames = await client.recv_until(lambda f: f["type"] == "state" and f["state"] == "closed")
     assert any(f["type"] == "message" and "ended the chat" in f["text"] for f in frames)

@@ -26,7 +26,7 @@ async def test_erase_removes_messages_notes_and_wrap_up_notes_but_keeps_categori
     assert (await claim_session(svc, session_id=chat.id, staff_id=sam.id)).won
     await add_note(svc, session_id=chat.id, staff=sam, text="Alex mentioned their school")
     outcome = svc.settings.wrapup_outcomes[0]
-    form = check_wrapup(svc, outcome=outcome, risk_level="low", notes="Alex felt better")
+    form = check_wrapup(svc, outcomes=[outcome], risk_level="low", notes="Alex felt better")
     assert (await end_session(svc, session_id=chat.id, staff_id=sam.id, wrap_up=form)).done
 
     await erase_session(svc, session_id=chat.id)
@@ -44,5 +44,5 @@ async def test_erase_removes_messages_notes_and_wrap_up_notes_but_keeps_categori
         row = await session.get(ChatSession, chat.id)
     assert (messages, notes) == (0, 0)
     assert wrap.notes == ""
-    assert (wrap.outcome, wrap.risk_level) == (outcome, "low")
+    assert ([o.outcome for o in wrap.outcomes], wrap.risk_level) == ([outcome], "low")
     assert row is not None and row.token_hash is None and row.bot_state is None

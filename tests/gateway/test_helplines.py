@@ -196,7 +196,7 @@ async def test_every_ending_gives_the_helplines_in_the_persons_language(svc: Ser
         chat = await lock_session(tx, welsh.id)
         await escalate(tx, chat, priority=Priority.REQUESTED, reason="request:button")
     assert (await claim_session(svc, session_id=welsh.id, staff_id=sam.id)).won
-    form = check_wrapup(svc, outcome=svc.settings.wrapup_outcomes[0], risk_level="none", notes="")
+    form = check_wrapup(svc, outcomes=svc.settings.wrapup_outcomes[:1], risk_level="none", notes="")
     assert (await end_session(svc, session_id=welsh.id, staff_id=sam.id, wrap_up=form)).done
     ended = (await said(svc, welsh.id))[-1]
     assert ended.startswith("Mae'r cwnselydd wedi gorffen y sgwrs")
@@ -226,7 +226,7 @@ async def test_a_script_without_notices_still_gives_the_helplines(svc: Services)
     waiting = await make_queued_session(older)
     assert (await claim_session(older, session_id=waiting.id, staff_id=sam.id)).won
     form = check_wrapup(
-        older, outcome=older.settings.wrapup_outcomes[0], risk_level="none", notes=""
+        older, outcomes=older.settings.wrapup_outcomes[:1], risk_level="none", notes=""
     )
     await end_session(older, session_id=waiting.id, staff_id=sam.id, wrap_up=form)
     last = (await said(older, waiting.id))[-1]

@@ -165,10 +165,10 @@ async def test_end_needs_a_complete_wrap_up_and_then_closes_the_chat(svc: Servic
     await claim_session(svc, session_id=chat.id, staff_id=sam.id)
     outcome = svc.settings.wrapup_outcomes[0]
     with pytest.raises(WrapUpError, match="outcome"):
-        check_wrapup(svc, outcome="made up", risk_level="low", notes="")
+        check_wrapup(svc, outcomes=["made up"], risk_level="low", notes="")
     with pytest.raises(WrapUpError, match="risk"):
-        check_wrapup(svc, outcome=outcome, risk_level="", notes="")
-    form = check_wrapup(svc, outcome=outcome, risk_level="medium", notes="  Talked it through. ")
+        check_wrapup(svc, outcomes=[outcome], risk_level="", notes="")
+    form = check_wrapup(svc, outcomes=[outcome], risk_level="medium", notes="  Talked it through. ")
     assert form.notes == "Talked it through."
     not_mine = await end_session(svc, session_id=chat.id, staff_id=jo.id, wrap_up=form)
     assert (not_mine.done, not_mine.outcome) == (False, "not_yours")
@@ -179,7 +179,10 @@ async def test_end_needs_a_complete_wrap_up_and_then_closes_the_chat(svc: Servic
     row = await chat_row(svc, chat.id)
     assert row.state == SessionState.CLOSED and row.closed_at is not None
     saved = await wrapup_of(svc, session_id=chat.id)
-    assert saved is not None and (saved.outcome, saved.risk_level) == (outcome, "medium")
+    assert saved is not None and ([o.outcome for o in saved.outcomes], saved.risk_level) == (
+        [outcome],
+        "medium",
+    )
     assert "ended the chat" in system_lines(await assert_gap_free(svc, chat.id))[-1]
     twice = await end_session(svc, session_id=chat.id, staff_id=sam.id, wrap_up=form)
     assert twice.outcome == "already"
@@ -193,7 +196,9 @@ async def test_a_person_who_leaves_a_live_chat_leaves_a_wrap_up_to_do(svc: Servi
     assert "has left" in system_lines(await assert_gap_free(svc, chat.id))[-1]
     (due,) = await wrapups_due(svc, staff_id=sam.id)
     assert due.session_id == chat.id
-    form = check_wrapup(svc, outcome=svc.settings.wrapup_outcomes[-1], risk_level="none", notes="")
+    form = check_wrapup(
+        svc, outcomes=svc.settings.wrapup_outcomes[-1:], risk_level="none", notes=""
+    )
     recorded = await end_session(svc, session_id=chat.id, staff_id=sam.id, wrap_up=form)
     assert (recorded.done, recorded.outcome) == (True, "recorded")
     assert await wrapups_due(svc, staff_id=sam.id) == []

@@ -262,7 +262,7 @@ class Lifecycle(RuleBasedStateMachine):
     def a_counsellor_ends_with_a_wrap_up(self, who: int, as_owner: bool, by: int) -> None:
         chat = self.chat_in(who, SessionState.LIVE, SessionState.CLOSED)
         wrap_up = check_wrapup(
-            self.svc, outcome=self.settings.wrapup_outcomes[0], risk_level="low", notes=""
+            self.svc, outcomes=self.settings.wrapup_outcomes[:1], risk_level="low", notes=""
         )
         staff = self.actor(chat, as_owner, by)
         self.run(end_session(self.svc, session_id=chat.id, staff_id=staff.id, wrap_up=wrap_up))

@@ -398,7 +398,8 @@ async def test_a_transfer_to_a_counsellor_on_the_other_process_then_the_end(
     row = await db.session(session_id)
     assert row["state"] == "closed" and row["closed_at"] is not None
     (saved,) = await db.fetch(
-        "SELECT staff_id, outcome, risk_level, notes FROM wrap_ups WHERE session_id = $1",
+        "SELECT w.staff_id, o.outcome, w.risk_level, w.notes FROM wrap_ups w"
+        " JOIN wrap_up_outcomes o ON o.session_id = w.session_id WHERE w.session_id = $1",
         session_id,
     )
     assert dict(saved) == {"staff_id": jo_id, **wrap_up}
