@@ -67,6 +67,7 @@ async def canned_save(request: Request) -> Response:
             staff=who.staff,
             title=form_text(form, "title"),
             body=form_text(form, "body"),
+            shortcut=form_text(form, "shortcut"),
             canned_id=form_int(form, "id") if raw_id else None,
         )
     except CannedError as exc:

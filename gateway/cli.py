@@ -15,6 +15,7 @@ from sqlalchemy import select
 from bot_engine import ScriptError
 from bot_engine.cli import main as bot_main
 from gateway import migrations
+from gateway.actions.canned import list_canned, save_canned
 from gateway.actions.staff import StaffError, create_staff
 from gateway.app import build_bot, create_app
 from gateway.broker import MemoryBroker
@@ -29,6 +30,30 @@ DEMO_ACCOUNTS = (
     ("sam", "Sam", "demo-counsellor-1", StaffRole.COUNSELLOR),
     ("jo", "Jo", "demo-counsellor-2", StaffRole.COUNSELLOR),
     ("alex", "Alex", "demo-supervisor-1", StaffRole.SUPERVISOR),
+)
+# (shortcut, title, text): the demo's canned responses, offered after "/" in a chat.
+DEMO_CANNED = (
+    (
+        "wait-thanks",
+        "Thank you for waiting",
+        "Thank you for waiting. I'm here now and I've read what you wrote.",
+    ),
+    ("take-time", "Take your time", "Take your time. There's no rush, I'm here with you."),
+    (
+        "safe-now",
+        "Are you safe right now?",
+        "I want to check how you are right now. Are you safe at the moment?",
+    ),
+    (
+        "breathe",
+        "Breathing together",
+        "Would it help to slow down for a moment and breathe together?",
+    ),
+    (
+        "ending",
+        "Before we finish",
+        "Before we finish, is there anything else you'd like to talk about today?",
+    ),
 )
 
 
@@ -88,8 +113,25 @@ async def _seed_demo(settings: Settings) -> None:
                 await create_staff(
                     svc, username=username, display_name=name, password=password, role=role
                 )
+        await _seed_canned(svc)
     finally:
         await svc.db.dispose()
+
+
+async def _seed_canned(svc: Services) -> None:
+    """The demo's canned responses, once (a supervisor may have changed them since)."""
+    if await list_canned(svc):
+        return
+    async with svc.read() as session:
+        lead = (
+            (await session.execute(select(Staff).where(Staff.role == StaffRole.SUPERVISOR.value)))
+            .scalars()
+            .first()
+        )
+    if lead is None:
+        return
+    for shortcut, title, body in DEMO_CANNED:
+        await save_canned(svc, staff=lead, title=title, body=body, shortcut=shortcut)
 
 
 def _read_password(from_stdin: bool) -> str:
