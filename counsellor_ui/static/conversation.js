@@ -20,7 +20,7 @@
   function localTimes(root) {
     root.querySelectorAll("time[datetime]").forEach(function (t) {
       var d = new Date(t.getAttribute("datetime"));
-      if (!isNaN(d)) t.textContent = d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+      if (!isNaN(d)) t.textContent = HavenClock(d);
     });
   }
 
@@ -58,7 +58,7 @@
     var unread = 0;
     Object.keys(chats).forEach(function (id) { unread += chats[id].unread; });
     var tab = selectedTab();
-    document.title = (unread ? "(" + unread + ") " : "") + (tab ? "Chat " + tab.dataset.session + " \u00b7 " : "") + "Haven counsellor workspace";
+    document.title = (unread ? "(" + unread + ") " : "") + (tab ? "Chat " + tab.dataset.session + " \u00b7 " : "") + (document.documentElement.getAttribute("data-workspace-title") || "counsellor workspace");
   }
 
   function selectTab(tab, focus) {
@@ -261,31 +261,38 @@
       panel.querySelectorAll("[data-role=live-tools]").forEach(function (s) { s.hidden = true; });
     }
 
-    function needsWrapUp(why) {
-      wrapWhy.textContent = why + " Record how it went.";
+    function needsWrapUp(text) {
+      if (panel.dataset.wrapped === "true") return;
+      wrapWhy.textContent = text;
       wrapNeeded.hidden = false;
     }
 
     function personLeft() {
       stopChat("They have left. The person ended the chat.", "left");
-      needsWrapUp("The person has left the chat.");
+      needsWrapUp("The person has left the chat. Record how it went.");
     }
+
+    // What the service keeps of a deleted chat (HAVEN_ERASE_STAFF_RECORDS).
+    var AFTER_ERASE = {
+      outcomes: "Your private notes on it are deleted too. Record the outcomes and the risk you assessed in the wrap-up; it has no notes box, because notes may quote the person.",
+      keep: "Staff notes are kept as the service's safeguarding record. Write the wrap-up as usual.",
+      all: "Nothing of it is kept, staff notes included, so no wrap-up is needed."
+    };
 
     function erased() {
       stopChat("The person deleted this conversation.", "deleted");
       log.textContent = "";
-      var li = document.createElement("li"); li.className = "phase erased";
-      var span = document.createElement("span");
-      span.textContent = "The person deleted this conversation. Its messages are gone from the service.";
-      li.append(span);
+      var li = document.createElement("li"); li.className = "erased-notice";
+      var head = document.createElement("p"); head.className = "erased-head";
+      head.textContent = "The person deleted this conversation.";
+      var gone = document.createElement("p");
+      gone.textContent = "Its messages are gone from the service and from this screen.";
+      var kept = document.createElement("p");
+      kept.textContent = AFTER_ERASE[erasePolicy] || AFTER_ERASE.outcomes;
+      li.append(head, gone, kept);
       log.append(li);
       if (erasePolicy !== "keep") notesCard.hidden = true;
-      if (erasePolicy === "all") return;  // nothing of it is recorded, so no wrap-up is due
-      if (wrapNeeded.hidden && panel.dataset.wrapped !== "true") {
-        needsWrapUp(erasePolicy === "keep"
-          ? "The person deleted this conversation."
-          : "The person deleted this conversation. Record the outcome and risk; notes are not kept.");
-      }
+      if (erasePolicy !== "all") needsWrapUp("Record the outcomes and the risk you assessed.");
     }
 
     function send(obj) { if (live) live.send(obj); }
