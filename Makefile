@@ -7,7 +7,7 @@
 #   make bench   the benchmarks under bench/ (results land in bench/results/, git-ignored)
 #   make clean   remove the virtual environment, node_modules and caches (keeps data/)
 #
-# Variables you may override: PYTHON=python3.12, PYTEST_ARGS="-k queue -x", BENCH_ARGS=...
+# Variables you may override: PYTHON=python3.12, PORT=8080 (make run), PYTEST_ARGS="-k queue -x", BENCH_ARGS=...
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -21,6 +21,8 @@ BIN := $(VENV)/bin
 INSTALL_STAMP := $(VENV)/.haven-install-stamp
 NODE_STAMP := node_modules/.haven-install-stamp
 PYTEST_ARGS ?=
+# make run PORT=8080 serves the demo there (HAVEN_PORT=8080 works too; empty: HAVEN_PORT, else 8000).
+PORT ?=
 BENCH_ARGS ?=
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
@@ -31,7 +33,7 @@ NODE_LOCK := $(wildcard package-lock.json)
 .PHONY: help venv install node-deps run test eval lint bench clean
 
 help:
-	@echo "make run     install and start the demo on http://127.0.0.1:8000"
+	@echo "make run     install and start the demo on http://127.0.0.1:8000 (another port: make run PORT=8080)"
 	@echo "make test    install and run the test suite, then the detection corpus (make eval)"
 	@echo "make lint    ruff check and mypy"
 	@echo "make bench   run the benchmarks in bench/"
@@ -75,7 +77,7 @@ node-deps:
 endif
 
 run: $(INSTALL_STAMP)
-	$(BIN)/haven demo
+	$(BIN)/haven demo $(if $(PORT),--port $(PORT))
 
 test: $(INSTALL_STAMP) node-deps
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -10,6 +10,7 @@ from starlette.responses import Response
 from counsellor_ui import auth
 from counsellor_ui.web import form_int, form_text, page, redirect
 from gateway.actions.canned import CannedError, delete_canned, list_canned, save_canned
+from gateway.actions.ratings import ratings_summary
 from gateway.actions.reports import service_now, todays_stats
 from gateway.opening_hours import next_change_text
 
@@ -34,6 +35,7 @@ async def supervisor(request: Request) -> Response:
         who=who,
         supervisor=True,
         stats=await todays_stats(svc),
+        ratings=await ratings_summary(svc),
         timezone=svc.settings.timezone,
         **await _live_context(request),
     )

@@ -12,12 +12,30 @@ from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 from counsellor_ui.auth import PageError
-from counsellor_ui.timefmt import clock_time, duration, local_time, waiting_for
+from counsellor_ui.timefmt import (
+    clock_time,
+    duration,
+    local_time,
+    service_settings,
+    waiting_for,
+)
 from counsellor_ui.wording import describe_reason, queue_label
 from gateway.types import Priority
 
 HERE = Path(__file__).parent
-templates = Jinja2Templates(directory=HERE / "templates")
+
+
+def service_context(request: Request) -> dict[str, Any]:
+    """What every page shows of the service: the charity's name, its clock."""
+    settings = service_settings(request)
+    return {
+        "service_name": settings.service_name,
+        "service_timezone": settings.timezone,
+        "time_locale": settings.time_locale,
+    }
+
+
+templates = Jinja2Templates(directory=HERE / "templates", context_processors=[service_context])
 templates.env.filters["waiting_for"] = waiting_for
 templates.env.filters["clock_time"] = clock_time
 templates.env.filters["duration"] = duration

@@ -11,7 +11,7 @@
   function localTimes(root) {
     root.querySelectorAll("time[datetime]").forEach(function (t) {
       var d = new Date(t.getAttribute("datetime"));
-      if (!isNaN(d)) t.textContent = d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+      if (!isNaN(d)) t.textContent = HavenClock(d);
     });
   }
 
@@ -25,7 +25,7 @@
         var doc = new DOMParser().parseFromString(html, "text/html");
         live.replaceChildren.apply(live, Array.from(doc.body.childNodes));
         localTimes(live);
-        updated.textContent = "Updated " + new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" }) + ".";
+        updated.textContent = "Updated " + HavenClock(new Date(), true) + ".";
       })
       .catch(function () { updated.textContent = "Could not update. Reload the page."; });
   }

@@ -26,6 +26,7 @@ const DEFAULT_EXIT = 'https://www.bbc.co.uk/weather';
 const STRINGS = {
 en: {
   _intl: 'en-GB',
+  _name: 'English', // the language's own name, on the switch to it
   title: 'Talk to us',
   launcher: 'Chat with us',
   close: 'Close chat',
@@ -61,15 +62,21 @@ en: {
   typing_anon: 'The counsellor is typing…',
   queue_title: 'You are in the queue',
   queue_pos: 'You are number {n} in the queue.',
+  queue_more: 'Other ways to get help',
+  wait_shortly: 'Someone should be with you shortly.',
+  wait_busy_range: 'Everyone is busy right now. The wait is likely about {lo} to {hi} minutes.',
+  wait_busy_about: 'Everyone is busy right now. The wait is likely about {n} minutes.',
+  wait_busy_one: 'Everyone is busy right now. The wait is likely about a minute.',
+  wait_busy: 'Everyone is busy right now; we can’t say how long it will be.',
+  wait_nobody: 'Nobody is on duty right now.',
+  wait_closed: 'The service is closed right now.',
   wait: 'Estimated wait: about {n} minutes.',
   wait_one: 'Estimated wait: about 1 minute.',
   wait_soon: 'Estimated wait: less than a minute.',
   wait_unknown: 'We can’t estimate the wait right now.',
   available: 'Counsellors available now: {n}',
+  on_duty: 'Counsellors on duty: {n}. Free to chat now: {m}.',
   help_intro: 'If you need to talk to someone now:',
-  help_samaritans: 'Samaritans: call {num} (free, day or night)',
-  help_shout: 'Shout: text SHOUT to {num}',
-  help_emergency: 'In an emergency, call {num}.',
   leave_queue: 'Leave the queue',
   talk_person: 'Talk to a person',
   end_chat: 'End chat',
@@ -82,6 +89,21 @@ en: {
   erased: 'Your conversation has been deleted.',
   ended_note: 'This chat has ended.',
   new_chat: 'Start a new chat',
+  rate_q: 'How did this chat feel for you?',
+  rate_1: 'Very bad',
+  rate_2: 'Bad',
+  rate_3: 'Okay',
+  rate_4: 'Good',
+  rate_5: 'Very good',
+  rate_hint: 'Optional. We keep your answer without your name or this conversation.',
+  rate_comment: 'Anything you would like to add? (optional)',
+  rate_send: 'Send answer',
+  rate_skip: 'Skip',
+  rate_pick: 'Choose an answer first, or press Skip.',
+  rate_thanks: 'Thank you for telling us.',
+  lang_label: 'Language',
+  switch_question: 'Start again in {lang}? What you have written so far will be deleted.',
+  switch_yes: 'Yes, start again',
   input_label: 'Your message',
   enter_hint: 'Press Enter to send. Press Shift and Enter for a new line.',
   chars_left: '{n} characters left',
@@ -89,13 +111,16 @@ en: {
   err_generic: 'Something went wrong. Please try again.',
 },
 cy: {
+  // The informal "ti" throughout, as the bot's Welsh script speaks (a native speaker
+  // should review these before going live: docs/widget.md).
   _intl: 'cy-GB',
-  title: 'Siaradwch â ni',
-  launcher: 'Sgwrsiwch â ni',
+  _name: 'Cymraeg',
+  title: 'Siarada â ni',
+  launcher: 'Sgwrsia â ni',
   close: 'Cau’r sgwrs',
   close_short: 'Cau',
   quick_exit: 'Gadael yn gyflym',
-  exit_hint: 'Gadael yn gyflym: pwyswch Esc dair gwaith.',
+  exit_hint: 'Gadael yn gyflym: pwysa Esc dair gwaith.',
   state_bot: 'Yn sgwrsio gyda’r bot',
   state_queued: 'Yn aros am gwnselydd',
   state_live: 'Yn sgwrsio gyda {name}',
@@ -104,14 +129,14 @@ cy: {
   conn_connecting: 'Wrthi’n cysylltu…',
   conn_lost: 'Collwyd y cysylltiad. Yn ailgysylltu…',
   conn_wait: 'Collwyd y cysylltiad. Yn ailgysylltu ymhen {s} eiliad',
-  conn_offline: 'Rydych chi all-lein. Byddwn ni’n ailgysylltu pan fyddwch chi ar-lein eto.',
-  conn_blocked: 'Allwn ni ddim cysylltu â’r sgwrs ar hyn o bryd. Rhowch gynnig arall arni nes ymlaen.',
+  conn_offline: 'Rwyt ti all-lein. Byddwn ni’n ailgysylltu pan fyddi di ar-lein eto.',
+  conn_blocked: 'Allwn ni ddim cysylltu â’r sgwrs ar hyn o bryd. Rho gynnig arall arni nes ymlaen.',
   reconnect: 'Ailgysylltu nawr',
   try_again: 'Rhoi cynnig arall arni',
   log_label: 'Sgwrs',
   counsellor: 'Cwnselydd',
   sr_name: '{name} (cwnselydd):',
-  sr_you: 'Chi:',
+  sr_you: 'Ti:',
   sr_system: 'Hysbysiad:',
   sending: 'Yn anfon…',
   sent: 'Wedi’i hanfon',
@@ -122,34 +147,55 @@ cy: {
   typing_bot: 'Mae’r bot yn teipio…',
   typing_name: 'Mae {name} yn teipio…',
   typing_anon: 'Mae’r cwnselydd yn teipio…',
-  queue_title: 'Rydych chi yn y ciw',
-  queue_pos: 'Rydych chi’n rhif {n} yn y ciw.',
+  queue_title: 'Rwyt ti yn y ciw',
+  queue_pos: 'Rwyt ti’n rhif {n} yn y ciw.',
+  queue_more: 'Ffyrdd eraill o gael help',
+  wait_shortly: 'Dylai rhywun fod gyda ti cyn bo hir.',
+  wait_busy_range: 'Mae pawb yn brysur ar hyn o bryd. Mae’r aros yn debygol o fod tua {lo} i {hi} munud.',
+  wait_busy_about: 'Mae pawb yn brysur ar hyn o bryd. Mae’r aros yn debygol o fod tua {n} munud.',
+  wait_busy_one: 'Mae pawb yn brysur ar hyn o bryd. Mae’r aros yn debygol o fod tua munud.',
+  wait_busy: 'Mae pawb yn brysur ar hyn o bryd; allwn ni ddim dweud pa mor hir fydd hi.',
+  wait_nobody: 'Does neb ar ddyletswydd ar hyn o bryd.',
+  wait_closed: 'Mae’r gwasanaeth ar gau ar hyn o bryd.',
   wait: 'Amser aros amcangyfrifedig: tua {n} munud.',
   wait_one: 'Amser aros amcangyfrifedig: tua 1 munud.',
   wait_soon: 'Amser aros amcangyfrifedig: llai na munud.',
   wait_unknown: 'Allwn ni ddim amcangyfrif yr amser aros ar hyn o bryd.',
   available: 'Cwnselwyr ar gael nawr: {n}',
-  help_intro: 'Os oes angen i chi siarad â rhywun nawr:',
-  help_samaritans: 'Y Samariaid: ffoniwch {num} (am ddim, ddydd a nos)',
-  help_shout: 'Shout: tecstiwch SHOUT i {num}',
-  help_emergency: 'Mewn argyfwng, ffoniwch {num}.',
+  on_duty: 'Cwnselwyr ar ddyletswydd: {n}. Yn rhydd i sgwrsio nawr: {m}.',
+  help_intro: 'Os oes angen i ti siarad â rhywun nawr:',
   leave_queue: 'Gadael y ciw',
   talk_person: 'Siarad â pherson',
   end_chat: 'Gorffen y sgwrs',
-  end_question: 'Gorffen y sgwrs hon? Fyddwch chi ddim yn gallu anfon rhagor o negeseuon ynddi.',
+  end_question: 'Gorffen y sgwrs hon? Fyddi di ddim yn gallu anfon rhagor o negeseuon ynddi.',
   end_yes: 'Ie, ei gorffen',
   delete: 'Dileu fy sgwrs',
   delete_question: 'Dileu’r sgwrs gyfan hon o’n system? Does dim modd dadwneud hyn.',
   delete_yes: 'Ie, ei dileu',
   cancel: 'Canslo',
-  erased: 'Mae eich sgwrs wedi’i dileu.',
+  erased: 'Mae dy sgwrs wedi’i dileu.',
   ended_note: 'Mae’r sgwrs hon wedi dod i ben.',
   new_chat: 'Dechrau sgwrs newydd',
-  input_label: 'Eich neges',
-  enter_hint: 'Pwyswch Enter i anfon. Pwyswch Shift ac Enter am linell newydd.',
+  rate_q: 'Sut oedd y sgwrs hon i ti?',
+  rate_1: 'Gwael iawn',
+  rate_2: 'Gwael',
+  rate_3: 'Iawn',
+  rate_4: 'Da',
+  rate_5: 'Da iawn',
+  rate_hint: 'Dewisol. Rydyn ni’n cadw dy ateb heb dy enw na’r sgwrs hon.',
+  rate_comment: 'Unrhyw beth arall hoffet ti ei ddweud? (dewisol)',
+  rate_send: 'Anfon ateb',
+  rate_skip: 'Hepgor',
+  rate_pick: 'Dewisa ateb yn gyntaf, neu pwysa Hepgor.',
+  rate_thanks: 'Diolch am ddweud wrthon ni.',
+  lang_label: 'Iaith',
+  switch_question: 'Dechrau eto yn {lang}? Bydd yr hyn rwyt ti wedi’i ysgrifennu hyd yma yn cael ei ddileu.',
+  switch_yes: 'Ie, dechrau eto',
+  input_label: 'Dy neges',
+  enter_hint: 'Pwysa Enter i anfon. Pwysa Shift ac Enter am linell newydd.',
   chars_left: '{n} nod ar ôl',
   send: 'Anfon',
-  err_generic: 'Aeth rhywbeth o’i le. Rhowch gynnig arall arni.',
+  err_generic: 'Aeth rhywbeth o’i le. Rho gynnig arall arni.',
 },
 };
 
@@ -158,7 +204,10 @@ const script = document.currentScript || [].slice.call(document.querySelectorAll
   .reverse().find((s) => /\/widget\.js([?#]|$)/.test(s.src));
 const attr = (name) => (script && script.getAttribute('data-' + name)) || '';
 const code = String(attr('locale') || document.documentElement.lang).trim().toLowerCase().split(/[-_]/)[0];
-const LOCALE = Object.prototype.hasOwnProperty.call(STRINGS, code) ? code : 'en';
+const known = (c) => typeof c === 'string' && Object.prototype.hasOwnProperty.call(STRINGS, c);
+let LOCALE = known(store0('locale')) ? store0('locale') : known(code) ? code : 'en';
+// Read before the store below exists: the language chosen earlier in this tab.
+function store0(k) { try { return sessionStorage.getItem(KEY + k); } catch (e) { return null; } }
 
 function t(key, vars) {
   let s = STRINGS[LOCALE][key];
@@ -184,8 +233,14 @@ function exitUrl() {
 }
 const GATEWAY = gatewayUrl();
 const EXIT_URL = exitUrl();
-const TITLE = attr('title') || t('title');
-const ACCENT = /^#([0-9a-f]{3}|[0-9a-f]{6})$/i.test(attr('accent')) ? attr('accent') : DEFAULT_ACCENT;
+let TITLE = attr('title') || t('title');
+// The charity (name, accent, logo_url): the gateway writes it here as it serves this
+// file, so the launcher has the right colour before any connection; `welcome` sends it
+// again. The page's own data-accent wins (docs/widget.md).
+const SERVED = /*HAVEN_SERVICE*/null;
+let service = SERVED && typeof SERVED === 'object' ? SERVED : {};
+const isColour = (c) => /^#([0-9a-f]{3}|[0-9a-f]{6})$/i.test(c || '');
+const accent = () => (isColour(attr('accent')) ? attr('accent') : isColour(service.accent) ? service.accent : DEFAULT_ACCENT);
 
 // WCAG contrast: white text on the accent if it reaches 4.5:1, else near-black.
 function luminance(hex) {
@@ -195,9 +250,22 @@ function luminance(hex) {
     return sum + w * (v <= 0.04045 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4));
   }, 0);
 }
-const ON_WHITE = 1.05 / (luminance(ACCENT) + 0.05);
-const ON_ACCENT = ON_WHITE >= 4.5 ? '#ffffff' : '#111111';
-const ACCENT_TEXT = ON_WHITE >= 5.2 ? ACCENT : '#1a1a1a'; // as text on white and light tints
+function paint(el) {
+  const ac = accent();
+  const onWhite = 1.05 / (luminance(ac) + 0.05);
+  el.style.setProperty('--ac', ac);
+  el.style.setProperty('--on', onWhite >= 4.5 ? '#ffffff' : '#111111');
+  el.style.setProperty('--act', onWhite >= 5.2 ? ac : '#1a1a1a'); // as text on white and light tints
+}
+// The logo: https, or any address on the gateway that served this script.
+function logoUrl() {
+  try {
+    const u = new URL(String(service.logo_url || ''), (script && script.src) || location.href);
+    const own = script && new URL(script.src).origin === u.origin;
+    if (service.logo_url && (u.protocol === 'https:' || own)) return u.href;
+  } catch (e) { /* no logo */ }
+  return '';
+}
 
 // --- storage
 // sessionStorage only: it dies with the tab. Never localStorage or cookies.
@@ -229,8 +297,20 @@ let erased = false, exiting = false, isOpen = false;
 let unkept = false; // closed with nothing kept (consent declined): nothing to delete
 let sessionState = null, counsellorName = null, queueInfo = null;
 let typingFrom = null, typingTimer = null, typingOn = false, typingSentAt = 0, typingIdle = null;
-let confirming = null; // 'end' | 'delete' | null
+let confirming = null; // 'end' | 'delete' | 'switch' | null
+// From the server's welcome: the helplines in the session's language, and the
+// languages it speaks (a switch is offered when this widget has words for two).
+let helplines = loadJson('helplines');
+let locales = [].concat(loadJson('locales') || []);
+let hadCounsellor = store.get('had_counsellor') === '1'; // a rating is offered after
+let rated = store.get('rated') || ''; // 'sent' | 'skipped'
+let switchTo = null; // the language asked for, until the old session is deleted
+let switching = null;
 let askedAt = 0, escapes = [], stuck = true; // stuck: the log is scrolled to its end
+
+function loadJson(k) {
+  try { return JSON.parse(store.get(k) || 'null'); } catch (e) { return null; }
+}
 
 function loadOutbox() {
   try {
@@ -266,23 +346,43 @@ button{font:inherit;font-weight:600;line-height:1.2;cursor:pointer;border-radius
 a{color:var(--act)}
 .launcher,.panel{position:fixed;right:16px;bottom:16px}
 .launcher{border-radius:99px;padding:.75rem 1.25rem;box-shadow:0 2px 10px #0004}
-.panel{width:380px;max-width:calc(100vw - 32px);height:600px;max-height:calc(100vh - 32px);background:#fff;border:1px solid #c4c9d0;border-radius:12px;box-shadow:0 4px 24px #0003;display:flex;flex-direction:column;overflow-y:auto}
+.panel{width:380px;max-width:calc(100vw - 32px);height:680px;max-height:calc(100vh - 32px);background:#fff;border:1px solid #c4c9d0;border-radius:12px;box-shadow:0 4px 24px #0003;display:flex;flex-direction:column;overflow-y:auto}
 @media (max-width:480px),(max-height:520px){.panel{inset:0;width:100%;max-width:none;height:100%;max-height:none;border:0;border-radius:0}.hint{display:none}}
 .head{background:var(--ac);color:var(--on);padding:.6rem .75rem;display:flex;gap:.5rem;align-items:center}
 .head :focus-visible{outline-color:var(--on)}
 .head button{padding:.4rem .6rem;font-size:.95rem;flex:none}
 .titles{flex:1;min-width:0}
+.org{font-size:.8rem;font-weight:600;overflow-wrap:break-word}
+.org img{display:block;max-height:32px;max-width:160px;background:#fff;border-radius:4px;padding:2px;margin-bottom:.2rem}
 h2{font-size:1.05rem;overflow-wrap:break-word}
 .state,.conn,.foot{font-size:.875rem}
 .exit{background:#fff;color:#1a1a1a;border-color:#fff}
 .close{background:none;color:var(--on)}
 .conn{background:#fdf1cc;color:#3b2f00;padding:.4rem .75rem;display:flex;gap:.5rem;align-items:center;justify-content:space-between;flex-wrap:wrap}
 .conn button{min-height:36px;padding:.25rem .6rem;background:#fff;color:#3b2f00}
-.queue{background:#eef3f8;border-bottom:1px solid #c4d2e0;padding:.4rem .75rem;font-size:.85rem}
-.queue h3{font-size:.95rem}
-.queue [role=status]{margin-bottom:.4rem}
-.queue ul{margin:.25rem 0 .5rem;padding-left:1.2rem}
-.log{position:relative;flex:1;overflow-y:auto;padding:.75rem;display:flex;flex-direction:column;gap:.65rem;min-height:4rem}
+.queue{background:#eef3f8;border-bottom:1px solid #c4d2e0;padding:.3rem .75rem;font-size:.85rem}
+.qline p{display:inline}
+.queue .qtoggle{min-height:28px;padding:.1rem .1rem;font-size:.85rem;font-weight:600;margin-left:.2rem}
+.qtoggle::after{content:" ▾" / "";text-decoration:none;display:inline-block}
+.qtoggle[aria-expanded=true]::after{content:" ▴" / ""}
+.qmore{max-height:min(30vh,12rem);overflow-y:auto;padding:.25rem 0 .35rem;border-top:1px solid #c4d2e0;margin-top:.2rem}
+.qmore>*+*{margin-top:.35rem}
+.help ul{list-style:none;margin:.25rem 0 0;padding:0;display:flex;flex-direction:column;gap:.35rem}
+.help li{overflow-wrap:anywhere}
+.help .links{margin-top:.2rem}
+.help .links a{min-height:36px;padding:.2rem .65rem;font-size:.85rem}
+.rate fieldset{border:0;margin:0;padding:0;min-width:0}
+.rate legend{font-weight:700;padding:0;margin-bottom:.3rem}
+.opts{display:flex;flex-wrap:wrap;gap:.35rem}
+.opts label{display:inline-flex;align-items:center;gap:.3rem;margin:0;min-height:40px;padding:.2rem .6rem;border:2px solid #6b7280;border-radius:99px;font-weight:400;font-size:.9rem;cursor:pointer}
+.opts input{margin:0;width:1.1rem;height:1.1rem;accent-color:var(--ac)}
+.opts label:has(input:checked){border-color:var(--act);background:#eef3f8;font-weight:700}
+.rate textarea{width:100%;margin-top:.1rem}
+.rate .row{margin-top:.4rem}
+.rerr{color:#a4262c;font-weight:600;font-size:.9rem}
+.thanks{font-weight:600}
+.lang{display:flex;flex-wrap:wrap;column-gap:.75rem}
+.log{position:relative;flex:1;overflow-y:auto;padding:.75rem;display:flex;flex-direction:column;gap:.65rem;min-height:5.5rem}
 .msg{max-width:88%;align-self:flex-start}
 .you{align-self:flex-end}
 .system,.local{align-self:center;max-width:100%;text-align:center;font-size:.9rem}
@@ -308,17 +408,23 @@ h2{font-size:1.05rem;overflow-wrap:break-word}
 .ask{padding:.4rem .75rem 0}
 .ask button{width:100%}
 .ended,.composer{padding:.5rem .75rem;border-top:1px solid #e1e4e8}
-.ended{display:flex;flex-direction:column;gap:.5rem}
+.ended{display:flex;flex-direction:column;gap:.6rem;overflow-y:auto;max-height:62%}
+.endrow{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center;justify-content:space-between}
+.ended .help{font-size:.9rem;border-top:1px solid #e1e4e8;padding-top:.5rem}
 label{display:block;font-size:.85rem;font-weight:600;margin-bottom:.25rem}
 .row{display:flex;gap:.5rem;align-items:flex-end;flex-wrap:wrap}
 textarea{flex:1;min-width:0;font:inherit;color:#1a1a1a;background:#fff;border:2px solid #6b7280;border-radius:8px;padding:.45rem .6rem;resize:none;min-height:44px;max-height:9rem}
 textarea:disabled{background:#f1f1f1}
 .counter,.hint{font-size:.8rem;color:#595959}
-.foot{padding:0 .75rem .5rem;display:flex;flex-wrap:wrap;column-gap:1rem}
+.foot{padding:0 .75rem .4rem;display:flex;flex-wrap:wrap;column-gap:.75rem}
 .hint{flex-basis:100%}
 .confirm{margin:.25rem .75rem .6rem;padding:.6rem;border:1px solid #c4c9d0;border-radius:8px;background:#f6f7f9}
 .confirm .row{margin-top:.5rem}
 .panel>:not(.log){flex:none}
+.panel>.ended{flex:0 1 auto;min-height:0}
+@media (max-width:480px){.head button{padding:.35rem .5rem;font-size:.9rem}}
+@media (max-height:520px){.head{padding:.35rem .75rem}.composer{padding:.35rem .75rem}.composer label{margin-bottom:.1rem}textarea{height:44px!important}.qmore{max-height:15vh}.log{padding:.5rem .75rem}}
+.head{position:sticky;top:0;z-index:1}
 @media (prefers-reduced-motion:no-preference){
 .panel{animation:hw-rise .16s ease-out}
 @keyframes hw-rise{from{opacity:0;transform:translateY(8px)}}
@@ -342,10 +448,22 @@ function h(tag, props, kids) {
 }
 const button = (cls, text, onclick, extra) => h('button', Object.assign({ type: 'button', class: cls, text, onclick }, extra));
 
-// One line of the helplines list, with the number as a link.
-function helpline(key, num, href) {
-  const parts = t(key).split('{num}');
-  return h('li', null, [parts[0], h('a', { href, text: num }), parts[1] || '']);
+// The helplines the server gave for the session's language (welcome), each with
+// how to reach it and when, and its tap-to-call or tap-to-text links. An older
+// server sends only lines of text with the queue (its `alternatives`).
+function showHelp(el) {
+  const list = h('ul');
+  if (Array.isArray(helplines)) {
+    for (const e of helplines) {
+      if (!e || typeof e.name !== 'string') continue;
+      list.appendChild(h('li', null, [h('b', { text: e.name }),
+        typeof e.contact === 'string' && e.contact ? ': ' + e.contact : '', linkList(e.links)]));
+    }
+  } else if (queueInfo && Array.isArray(queueInfo.alternatives)) {
+    for (const line of queueInfo.alternatives) if (typeof line === 'string') list.appendChild(h('li', { text: line }));
+  }
+  el.replaceChildren(h('p', { text: t('help_intro') }), list);
+  el.hidden = !list.childElementCount;
 }
 
 function clock(iso) {
@@ -367,15 +485,14 @@ function build() {
     shadow.adoptedStyleSheets = [sheet];
   } catch (e) { shadow.appendChild(h('style', { text: CSS })); }
   const root = h('div', { class: 'root', lang: LOCALE });
-  root.style.setProperty('--ac', ACCENT);
-  root.style.setProperty('--on', ON_ACCENT);
-  root.style.setProperty('--act', ACCENT_TEXT);
+  ui.root = root;
+  paint(root);
 
   ui.launcher = button('launcher', t('launcher'), () => openPanel(true)); // hidden while open
 
   ui.stateLine = h('p', { class: 'state' });
   const head = h('div', { class: 'head' }, [
-    h('div', { class: 'titles' }, [h('h2', { id: 'hw-title', text: TITLE }), ui.stateLine]),
+    h('div', { class: 'titles' }, [ui.org = h('div', { class: 'org', hidden: true }), h('h2', { id: 'hw-title', text: TITLE }), ui.stateLine]),
     button('exit', t('quick_exit'), quickExit),
     button('close', t('close_short'), () => closePanel(true), { 'aria-label': t('close') }),
   ]);
@@ -385,19 +502,20 @@ function build() {
   ui.connBtn = button('', '', reconnectNow, { hidden: true });
   ui.connBox = h('div', { class: 'conn', hidden: true }, [ui.connText, ui.connBtn]);
 
-  ui.qPos = h('p');
-  ui.qWait = h('p');
+  // The queue: one or two lines (place and wait) and a disclosure with the rest,
+  // so that the conversation and the message box keep the room.
+  ui.qPos = h('span');
+  ui.qWait = h('span');
   ui.qAvail = h('p');
+  ui.qHelp = h('div', { class: 'help' });
+  ui.qMore = h('div', { id: 'hw-qmore', class: 'qmore', hidden: true },
+    [ui.qAvail, ui.qHelp, button('secondary', t('leave_queue'), leaveChat)]);
+  ui.qToggle = button('link qtoggle', t('queue_more'), () => setQueueMore(ui.qMore.hidden, true),
+    { 'aria-expanded': 'false', 'aria-controls': 'hw-qmore' });
   ui.queue = h('section', { class: 'queue', 'aria-labelledby': 'hw-qh', hidden: true }, [
-    h('h3', { id: 'hw-qh', text: t('queue_title') }),
-    h('div', { role: 'status' }, [ui.qPos, ui.qWait, ui.qAvail]),
-    h('p', { text: t('help_intro') }),
-    h('ul', null, [
-      helpline('help_samaritans', '116 123', 'tel:116123'),
-      helpline('help_shout', '85258', 'sms:85258'),
-      helpline('help_emergency', '999', 'tel:999'),
-    ]),
-    button('secondary', t('leave_queue'), leaveChat),
+    h('h3', { id: 'hw-qh', class: 'vh', text: t('queue_title') }),
+    h('div', { class: 'qline' }, [h('p', { role: 'status' }, [ui.qPos, ' ', ui.qWait]), ' ', ui.qToggle]),
+    ui.qMore,
   ]);
 
   ui.log = h('div', { class: 'log', role: 'log', 'aria-live': 'polite', 'aria-label': t('log_label'), tabindex: '0' });
@@ -406,7 +524,13 @@ function build() {
   ui.ask = h('div', { class: 'ask', hidden: true }, button('secondary', t('talk_person'), askCounsellor));
   ui.endedText = h('p', { text: t('ended_note') });
   ui.newBtn = button('primary', t('new_chat'), newChat);
-  ui.ended = h('div', { class: 'ended', hidden: true }, [ui.endedText, ui.newBtn]);
+  ui.rate = ratingForm();
+  ui.rateThanks = h('p', { class: 'thanks', hidden: true, text: t('rate_thanks') });
+  ui.endHelp = h('div', { class: 'help', hidden: true });
+  ui.ended = h('div', { class: 'ended', hidden: true }, [
+    h('div', { class: 'endrow' }, [ui.endedText, ui.newBtn]),
+    ui.rate, h('div', { role: 'status' }, ui.rateThanks), ui.endHelp,
+  ]);
 
   ui.input = h('textarea', {
     id: 'hw-input', rows: '2', maxlength: MAX_LEN, 'aria-describedby': 'hw-hint hw-count',
@@ -422,7 +546,8 @@ function build() {
 
   ui.endBtn = button('link', t('end_chat'), () => showConfirm('end'));
   ui.delBtn = button('link', t('delete'), () => showConfirm('delete'));
-  ui.foot = h('div', { class: 'foot' }, [ui.endBtn, ui.delBtn, h('p', { class: 'hint', text: t('exit_hint') })]);
+  ui.lang = h('div', { class: 'lang', role: 'group', 'aria-label': t('lang_label') });
+  ui.foot = h('div', { class: 'foot' }, [ui.endBtn, ui.delBtn, ui.lang, h('p', { class: 'hint', text: t('exit_hint') })]);
   ui.confirmQ = h('p', { id: 'hw-cq' });
   ui.confirmYes = button('danger', '', confirmYes);
   ui.confirmNo = button('secondary', t('cancel'), () => hideConfirm(true));
@@ -436,6 +561,7 @@ function build() {
     h('div', { role: 'status' }, ui.notice), ui.ask, ui.ended, form, ui.confirm, ui.foot,
   ]);
   root.append(ui.launcher, ui.panel);
+  showService();
   // Keep the newest message in view when the log shrinks (queue box, notices).
   // A scroll right after a resize is the browser's, not the person's.
   let logH = 0;
@@ -454,7 +580,66 @@ function build() {
     if (item.failed) markFailed(item.id);
     else setStatus(el, 'sending');
   }
+  showLocales();
+  showHelplines();
   refresh();
+}
+
+// "How did this chat feel for you?": five answers in words, one comment, skippable.
+function ratingForm() {
+  const opts = [1, 2, 3, 4, 5].map((n) => h('label', null, [
+    h('input', { type: 'radio', name: 'hw-score', value: String(n), onchange: () => { ui.rateError.hidden = true; } }),
+    h('span', { text: t('rate_' + n) }),
+  ]));
+  ui.rateComment = h('textarea', { id: 'hw-rc', rows: '2', maxlength: '1000' });
+  ui.rateError = h('p', { class: 'rerr', hidden: true });
+  return h('form', { class: 'rate', hidden: true, onsubmit: (e) => { e.preventDefault(); sendRating(); } }, [
+    h('fieldset', { 'aria-describedby': 'hw-rh' }, [h('legend', { text: t('rate_q') }), h('div', { class: 'opts' }, opts)]),
+    h('p', { id: 'hw-rh', class: 'counter', text: t('rate_hint') }),
+    h('div', { role: 'alert' }, ui.rateError),
+    h('label', { for: 'hw-rc', text: t('rate_comment') }), ui.rateComment,
+    h('div', { class: 'row' }, [h('button', { class: 'primary', text: t('rate_send') }), button('secondary', t('rate_skip'), skipRating)]),
+  ]);
+}
+
+function sendRating() {
+  const picked = ui.rate.querySelector('input:checked');
+  if (!picked) {
+    ui.rateError.textContent = t('rate_pick');
+    ui.rateError.hidden = false;
+    return ui.rate.querySelector('input').focus();
+  }
+  const frame = { type: 'rating', score: Number(picked.value) };
+  const comment = ui.rateComment.value.trim().slice(0, 1000);
+  if (comment) frame.comment = comment;
+  sendControl(frame); // after leaving, this reconnects with the token to send it
+  setRated('sent');
+}
+
+function skipRating() { setRated('skipped'); }
+
+function setRated(how) {
+  rated = how;
+  store.set('rated', how);
+  refresh();
+  ui.newBtn.focus();
+}
+
+function setQueueMore(open, remember) {
+  ui.qMore.hidden = !open;
+  ui.qToggle.setAttribute('aria-expanded', String(open));
+  if (remember) store.set('queue_more', open ? '1' : '0');
+}
+
+function showHelplines() {
+  showHelp(ui.qHelp);
+  showHelp(ui.endHelp);
+}
+
+// One button per other language this widget and the server both speak.
+function showLocales() {
+  const codes = locales.filter((c) => c !== LOCALE && known(c));
+  ui.lang.replaceChildren(...codes.map((c) => button('link', STRINGS[c]._name, () => askSwitch(c), { lang: c })));
 }
 
 // --- view
@@ -472,6 +657,10 @@ function refresh() {
   ui.input.disabled = ui.form.hidden = closed;
   ui.endBtn.hidden = closed || !token;
   ui.delBtn.hidden = erased || unkept || !(token || seen.size);
+  ui.rate.hidden = !closed || !hadCounsellor || !!rated || erased || unkept || !token;
+  ui.rateThanks.hidden = !closed || rated !== 'sent';
+  // Not while waiting for or talking with a counsellor: that would end it.
+  ui.lang.hidden = !ui.lang.childElementCount || sessionState === 'queued' || sessionState === 'live' || !!switching;
   ui.foot.hidden = !!confirming;
   if (closed) setTyping(null);
 }
@@ -563,6 +752,7 @@ function onMessage(m) {
   } else {
     const kind = m.from === 'bot' || m.from === 'counsellor' ? m.from : 'system';
     if (kind === 'counsellor' && m.name) counsellorName = m.name;
+    if (kind === 'counsellor') sawCounsellor();
     const el = messageEl(kind, m.text, m.at, kind === 'counsellor' ? m.name || counsellorName : null, kind === 'counsellor' ? null : m.links);
     place(el, m.seq);
     if (typingFrom === kind) setTyping(null);
@@ -745,7 +935,7 @@ function leaveChat() {
 
 function showConfirm(kind) {
   confirming = kind;
-  ui.confirmQ.textContent = t(kind + '_question');
+  ui.confirmQ.textContent = t(kind + '_question', { lang: switchTo && STRINGS[switchTo]._name });
   ui.confirmYes.textContent = t(kind + '_yes');
   ui.confirm.hidden = false;
   refresh();
@@ -757,7 +947,7 @@ function hideConfirm(restoreFocus) {
   confirming = null;
   ui.confirm.hidden = true;
   refresh();
-  const back = kind === 'end' ? ui.endBtn : ui.delBtn;
+  const back = kind === 'end' ? ui.endBtn : kind === 'switch' ? ui.lang.firstChild || ui.input : ui.delBtn;
   if (restoreFocus && kind) (back.hidden ? ui.input : back).focus();
 }
 
@@ -766,6 +956,47 @@ function confirmYes() {
   hideConfirm(false);
   if (kind === 'end') leaveChat();
   if (kind === 'delete') { sendControl({ type: 'erase' }); ui.input.focus(); }
+  if (kind === 'switch') switchLocale(switchTo);
+}
+
+// --- language
+// The server keeps a session in the language of its hello, so a switch starts a
+// new session in the chosen one. With the bot only (never while queued or with a
+// counsellor), the old one is deleted first: nothing of it is kept or left behind.
+function askSwitch(code) {
+  switchTo = code;
+  const said = !!ui.log.querySelector('.msg.you');
+  if (said && sessionState === 'bot') return showConfirm('switch');
+  switchLocale(code);
+}
+
+function switchLocale(code) {
+  if (!known(code)) return;
+  store.set('locale', code);
+  const over = sessionState === 'closed' || sessionState === 'abandoned' || erased;
+  if (token && !over) {
+    switching = code;
+    refresh();
+    return sendControl({ type: 'erase' }); // then onErased starts again
+  }
+  restartIn(code);
+}
+
+function restartIn(code) {
+  switching = switchTo = null;
+  LOCALE = code;
+  TITLE = attr('title') || t('title');
+  const open = isOpen;
+  dropSocket();
+  clearRetry();
+  stopped = blocked = erased = unkept = false;
+  forgetAll();
+  store.del('helplines');
+  helplines = null;
+  if (host) host.remove();
+  build();
+  retries = 0;
+  if (open) openPanel(true); // connects: the bot greets in the new language
 }
 
 function newChat() {
@@ -783,6 +1014,9 @@ function resetSession() {
   token = null;
   store.del('token');
   sessionState = counsellorName = queueInfo = null;
+  hadCounsellor = false;
+  rated = '';
+  for (const k of ['had_counsellor', 'rated', 'queue_more']) store.del(k);
   clearTranscript();
   setTyping(null);
 }
@@ -796,6 +1030,7 @@ function forgetAll() {
 }
 
 function onErased() {
+  if (switching) return restartIn(switching);
   stopped = erased = true;
   forgetAll();
   store.del('last_seq');
@@ -807,17 +1042,42 @@ function onErased() {
 
 function onQueue(f) {
   queueInfo = f;
+  ui.qPos.textContent = f.position > 0 ? t('queue_pos', { n: f.position }) : '';
+  ui.qWait.textContent = waitText(f);
+  const duty = f.counsellors_on_duty, free = f.counsellors_available;
+  ui.qAvail.textContent = typeof duty === 'number' && typeof free === 'number' ? t('on_duty', { n: duty, m: free })
+    : typeof free === 'number' ? t('available', { n: free }) : '';
+  if (!Array.isArray(helplines)) showHelp(ui.qHelp); // an older server: its lines
+  // With nobody to come, the other ways to get help open by themselves, unless
+  // the person closed them.
+  const choice = store.get('queue_more');
+  setQueueMore(choice ? choice === '1' : f.wait_outlook === 'nobody_on_duty' || f.wait_outlook === 'closed', false);
+  refresh();
+}
+
+// Honest words for the wait: a range or nothing, never false precision.
+function waitText(f) {
+  const o = f.wait_outlook;
+  if (o === 'shortly') return t('wait_shortly');
+  if (o === 'nobody_on_duty') return t('wait_nobody');
+  if (o === 'closed') return t('wait_closed');
+  if (o === 'busy') {
+    const r = f.wait_range_s;
+    if (!Array.isArray(r) || r.length !== 2 || !r.every((x) => typeof x === 'number' && x >= 0)) return t('wait_busy');
+    const lo = Math.max(1, Math.round(r[0] / 60));
+    const hi = Math.max(lo, Math.round(r[1] / 60));
+    return lo < hi ? t('wait_busy_range', { lo, hi }) : lo === 1 ? t('wait_busy_one') : t('wait_busy_about', { n: lo });
+  }
+  // An older server: one estimate.
   const s = f.estimated_wait_s;
   const min = Math.round(s / 60);
-  ui.qPos.textContent = f.position > 0 ? t('queue_pos', { n: f.position }) : '';
-  ui.qWait.textContent = typeof s !== 'number' || s < 0 ? t('wait_unknown')
+  return typeof s !== 'number' || s < 0 ? t('wait_unknown')
     : s < 60 ? t('wait_soon') : min === 1 ? t('wait_one') : t('wait', { n: min });
-  ui.qAvail.textContent = typeof f.counsellors_available === 'number' ? t('available', { n: f.counsellors_available }) : '';
-  refresh();
 }
 
 function onState(f) {
   if (typeof f.state === 'string') sessionState = f.state;
+  if (sessionState === 'live') sawCounsellor();
   if (f.kept === false) { // nothing of it was kept: the token resumes nothing
     unkept = true;
     token = null;
@@ -827,6 +1087,11 @@ function onState(f) {
   else if (sessionState !== 'live') counsellorName = null;
   if (sessionState !== 'queued') queueInfo = null;
   refresh();
+}
+
+function sawCounsellor() {
+  hadCounsellor = true;
+  store.set('had_counsellor', '1');
 }
 
 function onError(f) {
@@ -934,14 +1199,37 @@ function onFrame(raw) {
   else if (f.type === 'state') onState(f);
   else if (f.type === 'queue') onQueue(f);
   else if (f.type === 'erased') onErased();
+  else if (f.type === 'rated') refresh();
   else if (f.type === 'error') onError(f);
 }
 
+// The charity's logo (alt: its name), else its name, above the title.
+function showService() {
+  const name = typeof service.name === 'string' ? service.name.trim() : '';
+  const logo = logoUrl();
+  const named = () => ui.org.replaceChildren(name);
+  if (logo) ui.org.replaceChildren(h('img', { src: logo, alt: name, onerror: named }));
+  else named();
+  ui.org.hidden = !logo && (!name || name === TITLE);
+  paint(ui.root);
+}
+
 function onWelcome(f) {
+  if (f.service && typeof f.service === 'object') { service = f.service; showService(); }
   clearTimeout(connectTimer);
   connected = true;
   blocked = false;
   welcomeAt = Date.now();
+  if (Array.isArray(f.locales)) {
+    locales = f.locales.filter(known);
+    store.set('locales', JSON.stringify(locales));
+    showLocales();
+  }
+  if (Array.isArray(f.helplines)) {
+    helplines = f.helplines;
+    store.set('helplines', JSON.stringify(helplines));
+    showHelplines();
+  }
   if (typeof f.token === 'string' && f.token) {
     if (token !== f.token && seen.size) clearTranscript(); // a new session starts empty
     token = f.token;
