@@ -60,7 +60,9 @@ class MineOut(msgspec.Struct):
 
 class QueueOut(_Out, tag="queue"):
     rows: list[QueueRowOut]
+    # Free counsellors (on duty, below their chat limit) and all on duty.
     available: int
+    on_duty: int
     mine: list[MineOut]
 
 

@@ -31,6 +31,7 @@ async def dashboard(request: Request) -> Response:
         mine=snapshot.chats_of(who.staff.id),
         due=await wrapups_due(svc, staff_id=who.staff.id),
         available=snapshot.available,
+        on_duty=snapshot.on_duty,
         service_open=hours.is_open(now),
         service_hours=next_change_text(hours, now),
         max_chats=svc.settings.counsellor_max_chats,

@@ -62,18 +62,24 @@ async def canned_page(request: Request) -> Response:
 async def canned_save(request: Request) -> Response:
     who = await auth.require(request, supervisor=True)
     form = await auth.check_csrf(request, who)
-    raw_id = form_text(form, "id")
+    svc = auth.runtime_of(request).svc
+    canned_id = form_int(form, "id") if form_text(form, "id") else None
+    entered = {name: form_text(form, name) for name in ("title", "shortcut", "body")}
     try:
-        await save_canned(
-            auth.runtime_of(request).svc,
-            staff=who.staff,
-            title=form_text(form, "title"),
-            body=form_text(form, "body"),
-            shortcut=form_text(form, "shortcut"),
-            canned_id=form_int(form, "id") if raw_id else None,
-        )
+        await save_canned(svc, staff=who.staff, canned_id=canned_id, **entered)
     except CannedError as exc:
-        return redirect("/counsellor/canned", notice=str(exc))
+        # The list again, with the form that failed open, what was typed kept, and why.
+        return page(
+            request,
+            "canned.html",
+            400,
+            who=who,
+            supervisor=True,
+            responses=await list_canned(svc),
+            error=str(exc),
+            editing=canned_id or "new",
+            entered=entered,
+        )
     return redirect("/counsellor/canned", notice="Saved.")
 
 

@@ -163,6 +163,10 @@ async def counsellor_socket(websocket: WebSocket) -> None:
         session_id, stored_seq = chat.id, chat.last_seq
     after = websocket.query_params.get("after", "0")
     connection = CounsellorConnection(socket, runtime, who, cookie, session_id)
+    # ``?presence=1``: a page that shows neither the queue nor a chat (canned
+    # responses, a wrap-up form) only keeps its member of staff present (live.js):
+    # the hub marks them seen each heartbeat, and pushes them no queue.
+    connection.wants_queue = websocket.query_params.get("presence") != "1"
     await connection.run(after=int(after) if after.isdigit() else 0, stored_seq=stored_seq)
 
 
@@ -306,6 +310,7 @@ class CounsellorConnection(LiveMember):
             f.QueueOut(
                 rows=queue_rows_out(snapshot),
                 available=snapshot.available,
+                on_duty=snapshot.on_duty,
                 mine=[
                     f.MineOut(
                         session_id=c.session_id,

@@ -54,10 +54,3 @@ def order_queue(entries: Iterable[QueueEntry], now: datetime, ageing_s: float) -
             e.session_id,
         ),
     )
-
-
-def estimate_wait_s(position: int, claims_last_hour: int) -> int | None:
-    """Expected wait from the recent claim rate; None when there is no rate to go on."""
-    if claims_last_hour <= 0:
-        return None
-    return round(position * 3600 / claims_last_hour)

@@ -120,7 +120,7 @@
       if (frame.type === "queue") {
         renderQueue(frame.rows);
         renderMine(frame.mine);
-        available.textContent = frame.available + (frame.available === 1 ? " counsellor" : " counsellors") + " available";
+        available.textContent = frame.available + (frame.available === 1 ? " counsellor" : " counsellors") + " free of " + frame.on_duty + " on duty";
       } else if (frame.type === "transferred") {
         var text = frame.from_name + " passed chat " + frame.session_id + " to you.";
         alert("transfer-" + frame.session_id, text, "/counsellor/sessions/" + frame.session_id, "Open chat " + frame.session_id);

@@ -4,16 +4,19 @@ The bot only ever speaks in the ``bot`` state; that is checked here, on the
 server, under the session's row lock, whatever the client sent.
 
 What the bot says about a counsellor depends on the service's real state
-(``Context``): open or closed, how many counsellors are on duty, and, when the
-step puts the person in the queue, whether any of them can take another chat.
-That last count is read only for a step that escalates (the engine is pure, so
-the step is simply run again with it): other steps never pay for it.
+(``Context``): open or closed, how many counsellors are on duty (the counsellor
+role only, signed in, available, seen recently: ``gateway/actions/queue.py``
+``availability``), and, when the step puts the person in the queue, whether any
+of them can take another chat. That last count is read only for a step that
+escalates (the engine is pure, so the step is simply run again with it): other
+steps never pay for it. So "nobody is on duty" (no counsellor at all) and
+"everyone is busy" (on duty, all full) are told apart, and neither is said when
+a counsellor can in fact come.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
 
 from sqlalchemy import func, or_, select, update
 
@@ -26,11 +29,11 @@ from bot_engine import (
     ScheduleCheckin,
     TimerFired,
 )
-from gateway.actions.queue import counsellors_available, escalate
+from gateway.actions.queue import Availability, availability, escalate
 from gateway.actions.records import append_message, lock_session
 from gateway.bot_inputs import BotInput
 from gateway.events import Event, MessageAdded, session_channel
-from gateway.models import ChatSession, Staff
+from gateway.models import ChatSession
 from gateway.services import Services, Transaction
 from gateway.types import Priority, SenderKind, SessionState
 
@@ -68,8 +71,9 @@ async def bot_step(
     """One engine step inside the caller's unit of work (the session row is locked).
 
     The bot speaks only when the stored state is ``bot``; otherwise nothing happens.
-    ``available`` is the number of counsellors available if the caller knows it
-    (the process's current queue snapshot); else it is counted here.
+    ``available`` is the number of counsellors on duty if the caller knows it (the
+    process's current queue snapshot, ``LiveHub.counsellors_on_duty``); else it is
+    counted here.
     """
     turn = BotTurn(chat.id)
     if chat.state != SessionState.BOT.value:
@@ -82,7 +86,7 @@ async def bot_step(
         else svc.bot.new_state(chat.locale)
     )
     if available is None:
-        available = await counsellors_available(tx.session, tx.now, svc.settings.heartbeat_s * 3)
+        available = (await _availability(svc, tx)).on_duty
     context = Context(
         counsellors_available=available, service_open=svc.settings.hours.is_open(tx.now)
     )
@@ -91,9 +95,10 @@ async def bot_step(
     if escalation is not None and available and context.service_open:
         # On duty, but can anyone take this chat? Never promise a counsellor who is not there.
         crisis = escalation.priority.value == "crisis"
-        places = await free_places(svc, tx, chat, available=available, crisis=crisis)
-        if places <= 0:
-            context = replace(context, free_places=places)
+        # Read again in this transaction: the snapshot's figure may be a heartbeat old.
+        on_duty, places = await room_for(svc, tx, chat, crisis=crisis)
+        if on_duty == 0 or places <= 0:
+            context = replace(context, counsellors_available=on_duty, free_places=places)
             result = svc.bot.step(state, event, tx.now, context)
     chat.bot_state = result.state.to_json()
     chat.mood = result.state.mood
@@ -131,19 +136,23 @@ async def bot_step(
     return turn
 
 
-async def free_places(
-    svc: Services, tx: Transaction, chat: ChatSession, *, available: int, crisis: bool
-) -> int:
-    """How many more chats the ``available`` counsellors on duty can take now, less
-    the people already waiting ahead of ``chat`` (for a crisis, only other crises and
-    chats put back by a counsellor are ahead)."""
-    fresh = tx.now - timedelta(seconds=svc.settings.heartbeat_s * 3)
-    on_duty = select(Staff.id).where(
-        Staff.active.is_(True), Staff.available.is_(True), Staff.seen_at >= fresh
+async def _availability(svc: Services, tx: Transaction) -> Availability:
+    return await availability(
+        tx.session,
+        tx.now,
+        fresh_s=svc.settings.heartbeat_s * 3,
+        max_chats=svc.settings.counsellor_max_chats,
     )
-    held = select(func.count(ChatSession.id)).where(
-        ChatSession.state == SessionState.LIVE.value, ChatSession.counsellor_id.in_(on_duty)
-    )
+
+
+async def room_for(
+    svc: Services, tx: Transaction, chat: ChatSession, *, crisis: bool
+) -> tuple[int, int]:
+    """Counsellors on duty, and how many more chats they can take now (each up to the
+    chat limit) less the people already waiting ahead of ``chat`` (for a crisis, only
+    other crises and chats put back by a counsellor are ahead). Read in the step's
+    own transaction, not from the snapshot: this decides what a person is promised."""
+    staff = await _availability(svc, tx)
     ahead = select(func.count(ChatSession.id)).where(
         ChatSession.state == SessionState.QUEUED.value, ChatSession.id != chat.id
     )
@@ -151,8 +160,7 @@ async def free_places(
         ahead = ahead.where(
             or_(ChatSession.priority == Priority.CRISIS.value, ChatSession.queue_front.is_(True))
         )
-    row = (await tx.session.execute(select(held.scalar_subquery(), ahead.scalar_subquery()))).one()
-    return available * svc.settings.counsellor_max_chats - int(row[0]) - int(row[1])
+    return staff.on_duty, staff.free_places - int((await tx.session.execute(ahead)).scalar_one())
 
 
 async def due_checkins(svc: Services) -> list[int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Integer, case, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot_engine import RiskLevel, RiskTopic, TriggerMatch
@@ -14,7 +14,7 @@ from gateway.events import QUEUE_CHANNEL, QueueChanged
 from gateway.models import ChatSession, Staff
 from gateway.queue_order import QueueEntry, order_queue
 from gateway.services import Services, Transaction
-from gateway.types import Priority, SessionState
+from gateway.types import Priority, SessionState, StaffRole
 
 
 async def escalate(
@@ -82,19 +82,51 @@ async def escalate_for(tx: Transaction, chat: ChatSession, match: TriggerMatch) 
     )
 
 
-async def counsellors_available(session: AsyncSession, now: datetime, fresh_s: float) -> int:
-    """Active counsellors who said they are available and whose dashboard is open."""
-    return int(
-        (
-            await session.execute(
-                select(func.count(Staff.id)).where(
-                    Staff.active.is_(True),
-                    Staff.available.is_(True),
-                    Staff.seen_at >= now - timedelta(seconds=fresh_s),
-                )
-            )
-        ).scalar_one()
+@dataclass(frozen=True)
+class Availability:
+    """Counsellors on duty and the chats they can take now, counted in one query.
+
+    ``on_duty``: active staff with the counsellor role (not supervisors or admins)
+    who said they are available and whose workspace was seen within the
+    freshness window. ``free``: those of them holding fewer live chats than the
+    chat limit. ``free_places``: how many more chats they can take between them.
+    """
+
+    on_duty: int
+    free: int
+    free_places: int
+
+
+async def availability(
+    session: AsyncSession, now: datetime, *, fresh_s: float, max_chats: int
+) -> Availability:
+    """Who is on duty and who of them is free, as of ``now``."""
+    held = (
+        select(ChatSession.counsellor_id, func.count(ChatSession.id).label("n"))
+        .where(ChatSession.state == SessionState.LIVE.value)
+        .group_by(ChatSession.counsellor_id)
+        .subquery()
     )
+    chats = func.coalesce(held.c.n, 0)
+    limit = literal(max_chats, Integer)
+    row = (
+        await session.execute(
+            select(
+                func.count(Staff.id),
+                func.coalesce(func.sum(case((chats < limit, 1), else_=0)), 0),
+                func.coalesce(func.sum(case((chats < limit, limit - chats), else_=0)), 0),
+            )
+            .select_from(Staff)
+            .outerjoin(held, held.c.counsellor_id == Staff.id)
+            .where(
+                Staff.active.is_(True),
+                Staff.role == StaffRole.COUNSELLOR.value,
+                Staff.available.is_(True),
+                Staff.seen_at >= now - timedelta(seconds=fresh_s),
+            )
+        )
+    ).one()
+    return Availability(on_duty=int(row[0]), free=int(row[1]), free_places=int(row[2]))
 
 
 async def _queued(session: AsyncSession) -> list[ChatSession]:

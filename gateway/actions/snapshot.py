@@ -13,32 +13,44 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from gateway.actions.queue import counsellors_available, queue_entry
+from gateway.actions.queue import availability, queue_entry
 from gateway.actions.workspace import MyChat, QueueRow, person_seems_gone, previews_of
 from gateway.broker.base import LocalNotice
 from gateway.models import ChatSession, Message
-from gateway.queue_order import estimate_wait_s, order_queue
+from gateway.queue_order import order_queue
 from gateway.services import Services
 from gateway.types import Priority, SenderKind, SessionState
+from gateway.wait_outlook import (
+    CLAIM_WINDOW_S,
+    HANDLING_WINDOW_S,
+    ServiceLoad,
+    WaitOutlook,
+    estimate_wait,
+)
 
 
 @dataclass(frozen=True)
 class QueuePosition:
+    """What one waiting person is told (the widget's ``queue`` frame)."""
+
     position: int
     estimated_wait_s: int | None
+    # Free counsellors: on duty and below their chat limit.
     counsellors_available: int
+    counsellors_on_duty: int
+    wait_outlook: WaitOutlook
+    wait_range_s: tuple[int, int] | None
 
 
 @dataclass(frozen=True, eq=False)
 class QueueSnapshot(LocalNotice):
-    """The queue in order, who is available, and the live chats of some counsellors."""
+    """The queue in order, who is on duty and free, and the live chats of some counsellors."""
 
     at: datetime
     rows: list[QueueRow]
-    available: int
-    claims_last_hour: int
+    load: ServiceLoad
     mine: dict[int, list[MyChat]] = field(default_factory=dict)
     positions: dict[int, int] = field(default_factory=dict)
     # The counsellors whose own chats were read (``mine`` is complete for them).
@@ -48,15 +60,33 @@ class QueueSnapshot(LocalNotice):
         position = self.positions.get(session_id)
         if position is None:
             return None
-        wait = estimate_wait_s(position, self.claims_last_hour)
-        return QueuePosition(position, wait, self.available)
+        wait = estimate_wait(position, self.load)
+        return QueuePosition(
+            position=position,
+            estimated_wait_s=wait.estimated_s,
+            counsellors_available=self.load.free,
+            counsellors_on_duty=self.load.on_duty,
+            wait_outlook=wait.outlook,
+            wait_range_s=wait.range_s,
+        )
+
+    @property
+    def available(self) -> int:
+        """Free counsellors: on duty and below their chat limit."""
+        return self.load.free
+
+    @property
+    def on_duty(self) -> int:
+        """Counsellors signed in, available and seen recently, busy or not."""
+        return self.load.on_duty
 
     def chats_of(self, staff_id: int) -> list[MyChat]:
         return self.mine.get(staff_id, [])
 
 
 async def queue_snapshot(svc: Services, *, staff_ids: Collection[int] = ()) -> QueueSnapshot:
-    """Read the queue, availability, the claim rate and these counsellors' chats at once."""
+    """Read the queue, who is on duty and free, the recent claims and these counsellors'
+    chats at once."""
     now = svc.clock()
     async with svc.read() as session:
         queued = list(
@@ -67,16 +97,19 @@ async def queue_snapshot(svc: Services, *, staff_ids: Collection[int] = ()) -> Q
             ).scalars()
         )
         previews = await previews_of(session, (c.id for c in queued))
-        claims = int(
-            (
-                await session.execute(
-                    select(func.count(ChatSession.id)).where(
-                        ChatSession.claimed_at >= now - timedelta(hours=1)
-                    )
+        recent_rows = (
+            await session.execute(
+                select(ChatSession.claimed_at, ChatSession.closed_at).where(
+                    ChatSession.claimed_at >= now - timedelta(seconds=HANDLING_WINDOW_S)
                 )
-            ).scalar_one()
+            )
+        ).all()
+        staff = await availability(
+            session,
+            now,
+            fresh_s=svc.settings.heartbeat_s * 3,
+            max_chats=svc.settings.counsellor_max_chats,
         )
-        available = await counsellors_available(session, now, svc.settings.heartbeat_s * 3)
         live: list[tuple[ChatSession, str | None]] = []
         if staff_ids:
             last_sender = (
@@ -131,11 +164,25 @@ async def queue_snapshot(svc: Services, *, staff_ids: Collection[int] = ()) -> Q
                 person_waiting=sender == SenderKind.USER.value,
             )
         )
+    claims_since = now - timedelta(seconds=CLAIM_WINDOW_S)
+    recent = [(claimed, closed) for claimed, closed in recent_rows if claimed is not None]
+    lengths = tuple(
+        (closed - claimed).total_seconds()
+        for claimed, closed in recent
+        if closed is not None and closed >= claimed
+    )
     return QueueSnapshot(
         at=now,
         rows=rows,
-        available=available,
-        claims_last_hour=claims,
+        load=ServiceLoad(
+            on_duty=staff.on_duty,
+            free=staff.free,
+            free_places=staff.free_places,
+            service_open=svc.settings.hours.is_open(now),
+            max_chats=svc.settings.counsellor_max_chats,
+            recent_claims=sum(1 for claimed, _ in recent if claimed >= claims_since),
+            chat_lengths_s=lengths,
+        ),
         mine=dict(mine),
         positions={row.session_id: row.position for row in rows},
         staff_ids=frozenset(staff_ids),

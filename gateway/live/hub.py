@@ -113,7 +113,7 @@ class LiveHub:
     def join(self, member: LiveMember) -> None:
         self.members.add(member)
         if member.person_present or member.staff_id is not None:
-            # Seen now, not at the next heartbeat: a counsellor counts as available
+            # Seen now, not at the next heartbeat: a counsellor counts as on duty
             # at once, a returning person is not abandoned in the meantime.
             self._present_now.add(member)
             self._present_soon.set()
@@ -147,11 +147,13 @@ class LiveHub:
         else:
             self._dirty.set()
 
-    def counsellors_available(self) -> int | None:
-        """Available counsellors from the current snapshot; None if it is not current."""
+    def counsellors_on_duty(self) -> int | None:
+        """Counsellors on duty (signed in, available, seen recently, busy or not) from
+        the current snapshot; None if it is not current. The bot needs this figure to
+        tell "nobody on duty" from "everyone busy" (``gateway/actions/bot.py``)."""
         snapshot = self.snapshot
         if self._snapshot_current and snapshot is not None:
-            return snapshot.available
+            return snapshot.on_duty
         return None
 
     def queue_changed(self) -> None:
@@ -196,7 +198,7 @@ class LiveHub:
             members, self._present_now = self._present_now, set()
             await self._mark(members)
             if any(m.staff_id is not None for m in members):
-                self.queue_changed()  # the count of available counsellors may differ
+                self.queue_changed()  # who is on duty may differ
 
     async def _heartbeats(self) -> None:
         while True:
@@ -233,6 +235,6 @@ class LiveHub:
             except Exception as exc:
                 # One connection's trouble must not cost the others their heartbeat.
                 log.error("live hub: a connection's heartbeat failed (%s)", type(exc).__name__)
-        # Estimates and "available" drift with time: refresh the queue once a heartbeat.
+        # Estimates and who is on duty drift with time: refresh the queue once a heartbeat.
         if any(m.wants_queue for m in members):
             self.queue_changed()

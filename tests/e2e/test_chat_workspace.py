@@ -234,9 +234,9 @@ async def test_a_supervisor_keeps_canned_responses_with_shortcuts(
     await row.get_by_text("Edit").click()
     await row.get_by_label("Shortcut").fill("wait-thanks")
     await row.get_by_role("button", name=re.compile("^Save changes")).click()
-    await expect(page.get_by_role("status")).to_contain_text("/wait-thanks is already used by")
-    row = rows.filter(has_text="Take your time")
-    await row.get_by_text("Edit").click()
+    await expect(page.get_by_role("alert")).to_contain_text("/wait-thanks is already used by")
+    row = rows.filter(has_text="Take your time")  # still open, with what was typed
+    await expect(row.get_by_label("Shortcut")).to_have_value("wait-thanks")
     await row.get_by_label("Shortcut").fill("take-time")
     await page.screenshot(path=str(artifacts / "chat-workspace-6-canned-list.png"), full_page=True)
     await row.get_by_role("button", name=re.compile("^Save changes")).click()

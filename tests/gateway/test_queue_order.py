@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.queue_order import QueueEntry, estimate_wait_s, order_queue
+from gateway.queue_order import QueueEntry, order_queue
 from gateway.types import Priority
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -42,11 +42,6 @@ def test_released_sessions_go_to_the_front() -> None:
         [entry(1, Priority.CRISIS, 10), entry(2, Priority.REQUESTED, 1, front=True)], NOW, AGEING
     )
     assert ordered[0].session_id == 2
-
-
-def test_wait_estimate_uses_the_claim_rate() -> None:
-    assert estimate_wait_s(1, 0) is None
-    assert estimate_wait_s(2, 12) == 600
 
 
 entries_st = st.lists(
