@@ -88,7 +88,8 @@ def _widget_source(name: str, accent: str, logo_url: str, mtime_ns: int) -> str:
     # Keyed on the file's time too, so an edited widget.js is served without a restart.
     service = {"name": name, "accent": accent, "logo_url": logo_url or None}
     # ASCII-only JSON is a valid JavaScript literal whatever the name holds.
-    return (STATIC / "widget.js").read_text().replace(SERVICE_MARK, json.dumps(service), 1)
+    source = (STATIC / "widget.js").read_text(encoding="utf-8")
+    return source.replace(SERVICE_MARK, json.dumps(service), 1)
 
 
 async def widget_js(request: Request) -> Response:
