@@ -408,7 +408,7 @@ h2{font-size:1.05rem;overflow-wrap:break-word}
 .ask{padding:.4rem .75rem 0}
 .ask button{width:100%}
 .ended,.composer{padding:.5rem .75rem;border-top:1px solid #e1e4e8}
-.ended{display:flex;flex-direction:column;gap:.6rem;overflow-y:auto;max-height:62%}
+.ended{display:flex;flex-direction:column;gap:.6rem;overflow-y:auto;max-height:55%}
 .endrow{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center;justify-content:space-between}
 .ended .help{font-size:.9rem;border-top:1px solid #e1e4e8;padding-top:.5rem}
 label{display:block;font-size:.85rem;font-weight:600;margin-bottom:.25rem}
@@ -1048,10 +1048,11 @@ function onQueue(f) {
   ui.qAvail.textContent = typeof duty === 'number' && typeof free === 'number' ? t('on_duty', { n: duty, m: free })
     : typeof free === 'number' ? t('available', { n: free }) : '';
   if (!Array.isArray(helplines)) showHelp(ui.qHelp); // an older server: its lines
-  // With nobody to come, the other ways to get help open by themselves, unless
-  // the person closed them.
+  // With nobody to come, the other ways to get help open by themselves where there
+  // is room, unless the person closed them.
   const choice = store.get('queue_more');
-  setQueueMore(choice ? choice === '1' : f.wait_outlook === 'nobody_on_duty' || f.wait_outlook === 'closed', false);
+  const nobody = f.wait_outlook === 'nobody_on_duty' || f.wait_outlook === 'closed';
+  setQueueMore(choice ? choice === '1' : nobody && window.innerHeight >= 560, false); // not on a small screen
   refresh();
 }
 

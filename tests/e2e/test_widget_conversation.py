@@ -110,11 +110,17 @@ async def test_bot_conversation_then_queue(
     queue = page.get_by_role("region", name="You are in the queue")
     await expect(queue).to_be_visible(timeout=TIMEOUT)
     await expect(queue).to_contain_text(re.compile(r"You are number 1 in the queue\."))
-    await expect(queue).to_contain_text(re.compile("wait", re.IGNORECASE))
-    await expect(queue).to_contain_text("Counsellors available now: 0")
-    await expect(queue.get_by_role("link", name="116 123")).to_have_attribute("href", "tel:116123")
-    await expect(queue.get_by_role("link", name="85258")).to_have_attribute("href", "sms:85258")
-    await expect(queue.get_by_role("link", name="999")).to_have_attribute("href", "tel:999")
+    # Nobody on duty: said plainly, and the other ways to get help open by
+    # themselves on a screen with room for them (the server's helplines, with links).
+    await expect(queue).to_contain_text("Nobody is on duty right now.")
+    more = queue.get_by_role("button", name="Other ways to get help")
+    await expect(more).to_have_attribute("aria-expanded", "true")
+    await expect(queue).to_contain_text("Counsellors on duty: 0. Free to chat now: 0.")
+    call = queue.get_by_role("link", name="Call Samaritans")
+    await expect(call).to_have_attribute("href", "tel:116123")
+    text = queue.get_by_role("link", name="Text SHOUT")
+    await expect(text).to_have_attribute("href", "sms:85258?body=SHOUT")
+    await expect(queue.get_by_role("link", name="Call 999")).to_have_attribute("href", "tel:999")
     await expect(page.get_by_text("Waiting for a counsellor")).to_be_visible()
     await page.screenshot(path=artifacts / "widget-conversation-3-queued.png")
 

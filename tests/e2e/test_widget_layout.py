@@ -32,7 +32,11 @@ async def queued_with_messages(page: Page, server: LiveServer) -> Locator:
         await box.fill(text)
         await box.press("Enter")
         await expect(log.locator(".msg.you").last).to_contain_text("Sent", timeout=TIMEOUT)
-    await page.get_by_role("button", name="Talk to a person").first.click()
+    await (
+        page.get_by_role("button", name="Talk to a person")
+        .locator("visible=true")
+        .first.click(timeout=TIMEOUT)
+    )
     await page.get_by_role("button", name="Wait for a counsellor").click(timeout=TIMEOUT)
     await expect(page.get_by_text("You are number 1 in the queue.")).to_be_visible(timeout=TIMEOUT)
     await box.fill("Thank you, I'll wait here")

@@ -79,6 +79,13 @@ async def test_declining_offers_nothing_to_delete_and_leaving_gives_the_helpline
         "href", "tel:116123"
     )
     await expect(page.get_by_role("button", name="Delete my conversation")).to_be_hidden()
+    # The ending lists every helpline with its hours and links, and asks nothing.
+    ended = page.locator(".ended")
+    await expect(ended).to_contain_text("Samaritans: call 116 123, free, day or night")
+    await expect(ended.get_by_role("link", name="Text SHOUT")).to_have_attribute(
+        "href", "sms:85258?body=SHOUT"
+    )
+    await expect(page.get_by_role("group", name="How did this chat feel for you?")).to_be_hidden()
     await page.screenshot(path=artifacts / "widget-links-2-declined.png")
 
     # A new chat, ended by the person: the helplines come before the chat closes.

@@ -41,7 +41,11 @@ async def join_queue(page: Page) -> None:
     box = page.get_by_role("textbox", name="Your message")
     await box.fill("I keep arguing with my family")
     await box.press("Enter")
-    await page.get_by_role("button", name="Talk to a person").first.click(timeout=TIMEOUT)
+    await (
+        page.get_by_role("button", name="Talk to a person")
+        .locator("visible=true")
+        .first.click(timeout=TIMEOUT)
+    )
     await page.get_by_role("button", name="Wait for a counsellor").click(timeout=TIMEOUT)
     await expect(page.get_by_text("You are number 1 in the queue.")).to_be_visible(timeout=TIMEOUT)
 
