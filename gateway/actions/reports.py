@@ -17,7 +17,7 @@ from datetime import datetime
 
 from sqlalchemy import func, or_, select
 
-from gateway.actions.queue import ordered_queue
+from gateway.actions.queue import availability, ordered_queue
 from gateway.actions.staff import Colleague, colleagues_online
 from gateway.models import ChatSession, Staff, WrapUp, WrapUpOutcome
 from gateway.services import Services
@@ -121,7 +121,10 @@ class ServiceNow:
     open: bool
     queue_length: int
     longest_wait_s: float | None
+    # Counsellors free (on duty, below their chat limit) and on duty: the figures
+    # the dashboard and the waiting person see (``actions.queue.availability``).
     available: int
+    on_duty: int
     colleagues: list[Colleague]
     held: list[HeldChat]
 
@@ -140,12 +143,19 @@ async def service_now(svc: Services) -> ServiceNow:
                 .order_by(Staff.display_name, ChatSession.claimed_at)
             )
         ).all()
+        staff = await availability(
+            session,
+            now,
+            fresh_s=svc.settings.heartbeat_s * 3,
+            max_chats=svc.settings.counsellor_max_chats,
+        )
     waits = [(now - c.queued_at).total_seconds() for c in queue if c.queued_at is not None]
     return ServiceNow(
         open=svc.settings.hours.is_open(now),
         queue_length=len(queue),
         longest_wait_s=max(waits) if waits else None,
-        available=sum(1 for c in colleagues if c.available),
+        available=staff.free,
+        on_duty=staff.on_duty,
         colleagues=colleagues,
         held=[
             HeldChat(chat.id, name, Priority(chat.priority), chat.claimed_at) for chat, name in rows
