@@ -66,6 +66,7 @@ en: {
   wait_shortly: 'Someone should be with you shortly.',
   wait_busy_range: 'Everyone is busy right now. The wait is likely about {lo} to {hi} minutes.',
   wait_busy_about: 'Everyone is busy right now. The wait is likely about {n} minutes.',
+  wait_busy_upto: 'Everyone is busy right now. The wait is likely up to {hi} minutes.',
   wait_busy_one: 'Everyone is busy right now. The wait is likely about a minute.',
   wait_busy: 'Everyone is busy right now; we can’t say how long it will be.',
   wait_nobody: 'Nobody is on duty right now.',
@@ -153,6 +154,7 @@ cy: {
   wait_shortly: 'Dylai rhywun fod gyda ti cyn bo hir.',
   wait_busy_range: 'Mae pawb yn brysur ar hyn o bryd. Mae’r aros yn debygol o fod tua {lo} i {hi} munud.',
   wait_busy_about: 'Mae pawb yn brysur ar hyn o bryd. Mae’r aros yn debygol o fod tua {n} munud.',
+  wait_busy_upto: 'Mae pawb yn brysur ar hyn o bryd. Mae’r aros yn debygol o fod hyd at {hi} munud.',
   wait_busy_one: 'Mae pawb yn brysur ar hyn o bryd. Mae’r aros yn debygol o fod tua munud.',
   wait_busy: 'Mae pawb yn brysur ar hyn o bryd; allwn ni ddim dweud pa mor hir fydd hi.',
   wait_nobody: 'Does neb ar ddyletswydd ar hyn o bryd.',
@@ -1065,8 +1067,9 @@ function waitText(f) {
   if (o === 'busy') {
     const r = f.wait_range_s;
     if (!Array.isArray(r) || r.length !== 2 || !r.every((x) => typeof x === 'number' && x >= 0)) return t('wait_busy');
-    const lo = Math.max(1, Math.round(r[0] / 60));
-    const hi = Math.max(lo, Math.round(r[1] / 60));
+    const hi = Math.max(1, Math.round(r[1] / 60));
+    if (r[0] < 60) return t('wait_busy_upto', { hi }); // a low end of 0: "up to"
+    const lo = Math.min(hi, Math.round(r[0] / 60));
     return lo < hi ? t('wait_busy_range', { lo, hi }) : lo === 1 ? t('wait_busy_one') : t('wait_busy_about', { n: lo });
   }
   // An older server: one estimate.
