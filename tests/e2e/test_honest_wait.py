@@ -117,6 +117,14 @@ async def test_a_person_is_told_shortly_then_busy_and_the_dashboard_agrees(
     await person.screenshot(path=str(artifacts / "honest-wait-3-person-busy.png"))
     await no_serious_axe_violations(person, axe_source)
 
+    # A page with no live view of its own (the wrap-up form) still keeps Sam on
+    # duty: live.js opens a presence-only socket there.
+    chat_url = re.sub(r"[?#].*$", "", sams.url)
+    assert re.search(r"/counsellor/sessions/\d+$", chat_url)
+    async with sams.expect_websocket(lambda ws: ws.url.endswith("/counsellor/ws?presence=1")):
+        await sams.goto(f"{chat_url}/wrap-up")
+    await expect(sams.get_by_role("button", name=re.compile("End chat"))).to_be_visible()
+
     await jos.get_by_role("link", name="Queue", exact=True).click()
     await expect(jos.locator("#available-count")).to_have_text(
         "0 counsellors free of 2 on duty", timeout=TIMEOUT
