@@ -98,3 +98,14 @@ async def test_declining_offers_nothing_to_delete_and_leaving_gives_the_helpline
     await expect(notice).to_contain_text("116 123", timeout=TIMEOUT)
     await expect(notice.get_by_role("link", name="Call Samaritans")).to_be_visible()
     await page.screenshot(path=artifacts / "widget-links-3-ended.png")
+
+    # Deleting it afterwards clears the conversation; the helplines stay on screen.
+    await page.get_by_role("button", name="Delete my conversation").click()
+    await page.get_by_role("button", name="Yes, delete it").click()
+    await expect(log).to_contain_text("Your conversation has been deleted.", timeout=TIMEOUT)
+    await expect(notice).to_be_hidden()
+    ended = page.locator(".ended")
+    await expect(ended).to_contain_text("Samaritans: call 116 123, free, day or night")
+    await expect(ended.get_by_role("link", name="Call 999")).to_have_attribute("href", "tel:999")
+    await expect(page.get_by_role("button", name="Start a new chat")).to_be_visible()
+    await page.screenshot(path=artifacts / "widget-links-4-deleted.png")
