@@ -120,7 +120,9 @@
       if (frame.type === "queue") {
         renderQueue(frame.rows);
         renderMine(frame.mine);
-        available.textContent = frame.available + (frame.available === 1 ? " counsellor" : " counsellors") + " free of " + frame.on_duty + " on duty";
+        // Only when it changes: the figure is a live region, and the queue comes every heartbeat.
+        var figure = frame.available + (frame.available === 1 ? " counsellor" : " counsellors") + " free of " + frame.on_duty + " on duty";
+        if (available.textContent !== figure) available.textContent = figure;
       } else if (frame.type === "transferred") {
         var text = frame.from_name + " passed chat " + frame.session_id + " to you.";
         alert("transfer-" + frame.session_id, text, "/counsellor/sessions/" + frame.session_id, "Open chat " + frame.session_id);
