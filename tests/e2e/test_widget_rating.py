@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from gateway.actions.queue import claim_session
 from gateway.actions.ratings import ratings_summary
+from gateway.actions.wrapup import check_wrapup, end_session
 from gateway.models import ChatSession
 from gateway.services import Services
 from gateway.types import SessionState, StaffRole
@@ -103,6 +104,22 @@ async def test_a_person_rates_a_counsellor_chat_and_a_supervisor_sees_it(
     assert summary.distribution == {1: 0, 2: 0, 3: 0, 4: 1, 5: 0}
     assert [c.comment for c in summary.recent] == [COMMENT]
 
+    # A chat the counsellor ends: the same question on the open connection; Skip.
+    await person.get_by_role("button", name="Start a new chat").click()
+    await join_queue(person)
+    second = await waiting_session(svc)
+    assert (await claim_session(svc, session_id=second, staff_id=sam.id)).won
+    await expect(person.get_by_text("Chatting with Sam")).to_be_visible(timeout=TIMEOUT)
+    form = check_wrapup(svc, outcomes=svc.settings.wrapup_outcomes[:1], risk_level="none", notes="")
+    assert (await end_session(svc, session_id=second, staff_id=sam.id, wrap_up=form)).done
+    await expect(question).to_be_visible(timeout=TIMEOUT)
+    await expect(person.get_by_text("Thank you for telling us.")).to_be_hidden()
+    await person.get_by_role("button", name="Skip").click()
+    await expect(question).to_be_hidden()
+    await expect(person.get_by_role("button", name="Start a new chat")).to_be_focused()
+    await expect(person.locator(".ended")).to_contain_text("Samaritans: call 116 123")
+    await person.screenshot(path=str(artifacts / "widget-rating-5-skipped.png"))
+
     # A chat with the bot alone offers no question; the helplines are still there.
     await person.get_by_role("button", name="Start a new chat").click()
     await person.get_by_role("button", name="No thanks").click(timeout=TIMEOUT)
@@ -120,7 +137,7 @@ async def test_a_person_rates_a_counsellor_chat_and_a_supervisor_sees_it(
     await sign_in(supervisor, live_server, lead.username)
     await supervisor.goto(f"{live_server.http}/counsellor/supervisor")
     section = supervisor.get_by_role("region", name="How people rated their chats")
-    await expect(section).to_contain_text("Answers1")
+    await expect(section).to_contain_text("Answers1")  # the skipped chat adds nothing
     await expect(section).to_contain_text("4.0 out of 5")
     await expect(section.get_by_role("row", name=re.compile("4 · Good"))).to_contain_text("1")
     await expect(section.get_by_text(COMMENT)).to_be_visible()
