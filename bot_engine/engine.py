@@ -247,7 +247,10 @@ class BotEngine:
             turn.ask_for_counsellor(Via("typed", match.matched))
             return
         if pressed is not None:
-            turn.enter(pressed.next, Via("button", pressed.value))
+            # The button's words as the person saw them ("Wait for a counsellor"), so
+            # that a counsellor reads what was pressed, not an identifier.
+            label = view.labels[node.id].get(pressed.value, pressed.value)
+            turn.enter(pressed.next, Via("button", label))
             return
         typed = view.choice_for_label(node.id, text)
         if typed is not None:

@@ -221,8 +221,9 @@ Output: TypeAlias = Reply | Escalate | ScheduleCheckin | End
 class Via:
     """How the person reached a node, used to explain an escalation.
 
-    ``how`` is ``typed``, ``button`` or ``command``; ``matched`` is the text, value or
-    command that led there.
+    ``how`` is ``typed``, ``button`` or ``command``; ``matched`` is the text typed, the
+    pressed button's label (``ask_counsellor`` for the widget's own "Talk to a
+    person") or the command that led there.
     """
 
     how: Literal["typed", "button", "command"]

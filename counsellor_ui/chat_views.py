@@ -18,7 +18,7 @@ from counsellor_ui.transcript import ShownLine, shown_transcript
 from counsellor_ui.web import form_int, form_text, page, redirect
 from gateway.actions.canned import list_canned
 from gateway.actions.chat_tabs import live_chats_of
-from gateway.actions.handover import hand_back_to_bot, transfer_session
+from gateway.actions.handover import hand_back_to_bot, offer_transfer
 from gateway.actions.messages import messages_after
 from gateway.actions.notes import NoteError, NoteLine, add_note, notes_for
 from gateway.actions.queue import release_session
@@ -137,6 +137,7 @@ _TRANSFER_NOTICES = {
     "offline": "{name} is not signed in right now. Choose someone who is.",
     "at_capacity": "{name} already has as many chats as they can take.",
     "not_yours": "This chat is no longer yours.",
+    "pending": "This chat is already offered to {name}. Cancel that offer first.",
 }
 
 
@@ -144,7 +145,7 @@ async def transfer(request: Request) -> Response:
     who = await auth.require(request)
     form = await auth.check_csrf(request, who)
     session_id = _session_id(request)
-    result = await transfer_session(
+    result = await offer_transfer(
         auth.runtime_of(request).svc,
         session_id=session_id,
         from_staff=who.staff,
@@ -152,7 +153,11 @@ async def transfer(request: Request) -> Response:
         note=form_text(form, "note"),
     )
     if result.ok:
-        return redirect("/counsellor/", notice=f"Chat {session_id} is now with {result.to_name}.")
+        # An offer: the chat stays here, live, until the colleague accepts.
+        return redirect(
+            f"/counsellor/sessions/{session_id}",
+            notice=f"Transfer offered to {result.to_name}. Keep chatting until they answer.",
+        )
     notice = _TRANSFER_NOTICES[result.reason].format(name=result.to_name or "")
     return redirect(f"/counsellor/sessions/{session_id}", notice=notice)
 

@@ -56,6 +56,7 @@ class MineOut(msgspec.Struct):
     priority_label: str
     mood: str | None
     person_waiting: bool
+    unread: int = 0  # the person's messages since the counsellor last wrote
 
 
 class QueueOut(_Out, tag="queue"):
@@ -110,10 +111,45 @@ class TransferredOut(_Out, tag="transferred"):
     from_name: str
 
 
+class MarkerOut(_Out, tag="marker"):
+    """One of the counsellor's own chats changed: a dashboard's live markers."""
+
+    session_id: int
+    person_waiting: bool
+    unread: int
+
+
+class TransferOfferOut(_Out, tag="transfer_offer"):
+    """A transfer offer to or from this counsellor, or what became of it.
+
+    ``incoming``: this counsellor is the one asked. ``status`` is "offered",
+    "accepted", "declined", "cancelled", "expired" or "withdrawn"; ``note`` (the
+    handover note) comes with "offered".
+    """
+
+    session_id: int
+    status: str
+    incoming: bool
+    from_name: str
+    to_name: str
+    note: str = ""
+
+
 class ErrorOut(_Out, tag="error"):
     message: str
     client_id: str | None = None
 
 
-Out = QueueOut | MessageOut | AckOut | TypingOut | StateOut | PersonOut | TransferredOut | ErrorOut
+Out = (
+    QueueOut
+    | MessageOut
+    | AckOut
+    | TypingOut
+    | StateOut
+    | PersonOut
+    | TransferredOut
+    | MarkerOut
+    | TransferOfferOut
+    | ErrorOut
+)
 encoder: Final = msgspec.json.Encoder()

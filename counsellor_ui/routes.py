@@ -23,6 +23,7 @@ from counsellor_ui.supervisor_views import (
     supervisor,
     supervisor_live,
 )
+from counsellor_ui.transfer_views import accept, cancel, decline
 from counsellor_ui.web import HERE, page, redirect
 from counsellor_ui.wrapup_views import end, wrap_up_page
 from counsellor_ui.ws import counsellor_socket
@@ -43,6 +44,9 @@ def counsellor_routes() -> list[BaseRoute]:
         Route(f"{chat}/claim", claim, methods=POST),
         Route(f"{chat}/release", release, methods=POST),
         Route(f"{chat}/transfer", transfer, methods=POST),
+        Route(f"{chat}/transfer/accept", accept, methods=POST),
+        Route(f"{chat}/transfer/decline", decline, methods=POST),
+        Route(f"{chat}/transfer/cancel", cancel, methods=POST),
         Route(f"{chat}/hand-back", hand_back, methods=POST),
         Route(f"{chat}/notes", note, methods=POST),
         Route(f"{chat}/wrap-up", wrap_up_page, methods=["GET"]),

@@ -9,6 +9,8 @@ _HOW = {
     "command": "typed a command",
     "button": "pressed a button to ask for a person",
 }
+# The widget's own button (PROTOCOL.md ``ask_counsellor``), in the words it shows.
+ASK_BUTTON = "Talk to a person"
 
 
 _TOPICS = {
@@ -35,8 +37,8 @@ def describe_reason(reason: str | None, matched: str | None, topic: str | None =
     """Why a chat is in the queue: "suicide (end it): “end it all tonight”" and the like.
 
     Escalation reasons are ``crisis:<rule>`` or ``request:<how>`` (see the bot
-    engine); a button's value is an identifier, so it is never quoted. ``matched`` is
-    what the person wrote, in their own words.
+    engine). ``matched`` is what the person wrote, in their own words, or the
+    label of the button they pressed: pressed 'Talk to a person' (curly quotes).
     """
     if not reason:
         return ""
@@ -47,6 +49,9 @@ def describe_reason(reason: str | None, matched: str | None, topic: str | None =
             text = _TOPICS[topic] + (f" ({rule})" if rule else "")
         else:
             text = f"crisis words ({rule})" if rule else "crisis"
+    elif how == "button":
+        label = ASK_BUTTON if matched in (None, "", "ask_counsellor") else matched
+        return f"pressed \u2018{label}\u2019"
     else:
         text = _HOW.get(how, "asked for a person")
     if matched and how != "button":

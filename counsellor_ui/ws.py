@@ -18,7 +18,9 @@ that stores a message checks it again under the session's lock.
 
 from __future__ import annotations
 
+import asyncio
 import weakref
+from collections.abc import Callable
 
 from starlette.websockets import WebSocket
 
@@ -26,12 +28,13 @@ from counsellor_ui import frames as f
 from counsellor_ui.auth import runtime_of, session_id_of, signed_in
 from counsellor_ui.wording import describe_reason, queue_label
 from gateway.actions.activity import signal_typing
+from gateway.actions.handover import pending_offers
 from gateway.actions.messages import NotYourSession, TranscriptLine, post_counsellor_message
 from gateway.actions.presence import SessionPulse
 from gateway.actions.signin import SignedIn
 from gateway.actions.snapshot import QueueSnapshot
-from gateway.actions.workspace import chat_for_staff
-from gateway.broker import Subscription
+from gateway.actions.workspace import MyChat, chat_for_staff
+from gateway.broker import Broker, Subscription
 from gateway.broker.base import SubscriberOverflow
 from gateway.events import (
     ChatTransferred,
@@ -39,6 +42,7 @@ from gateway.events import (
     SessionErased,
     SessionStateChanged,
     StaffSignedOut,
+    TransferOffer,
     TypingChanged,
     session_channel,
     staff_channel,
@@ -170,6 +174,89 @@ async def counsellor_socket(websocket: WebSocket) -> None:
     await connection.run(after=int(after) if after.isdigit() else 0, stored_seq=stored_seq)
 
 
+def offer_out(event: TransferOffer, staff_id: int) -> f.TransferOfferOut:
+    return f.TransferOfferOut(
+        session_id=event.session_id,
+        status=event.status,
+        incoming=event.to_staff_id == staff_id,
+        from_name=event.from_name,
+        to_name=event.to_name,
+        note=event.note,
+    )
+
+
+class ChatWatch:
+    """A dashboard's watch on its counsellor's own live chats, for its live markers.
+
+    The queue snapshot says which chats are theirs; each is followed on its own
+    channel, and its new messages are handed to the connection's pump, which
+    turns them into "waiting for your reply" and unread counts without a read.
+    """
+
+    def __init__(self, broker: Broker, deliver: Callable[[MessageAdded], None]) -> None:
+        self._broker = broker
+        self._deliver = deliver
+        self._tasks: dict[int, asyncio.Task[None]] = {}
+        # Per chat: waiting for a reply, unread, and the last seq those account for.
+        self._markers: dict[int, tuple[bool, int, int]] = {}
+
+    async def follow(self, chats: list[MyChat]) -> None:
+        """Follow exactly these chats; returns once each new one is subscribed."""
+        ids = {c.session_id for c in chats}
+        for gone in set(self._tasks) - ids:
+            self._tasks.pop(gone).cancel()
+        started: list[asyncio.Event] = []
+        for new in ids - set(self._tasks):
+            ready = asyncio.Event()
+            started.append(ready)
+            self._tasks[new] = asyncio.create_task(self._forward(new, ready), name=f"watch-{new}")
+        markers = {}
+        for chat in chats:
+            known = self._markers.get(chat.session_id)
+            # A snapshot read before the latest event counted is older: keep the event's view.
+            if known is not None and known[2] > chat.last_seq:
+                markers[chat.session_id] = known
+            else:
+                markers[chat.session_id] = (chat.person_waiting, chat.unread, chat.last_seq)
+        self._markers = markers
+        for ready in started:
+            await ready.wait()
+
+    async def _forward(self, session_id: int, ready: asyncio.Event) -> None:
+        # Overflow or a broker fault: the next snapshot (each heartbeat) corrects the markers.
+        try:
+            async with self._broker.subscribe(session_channel(session_id)) as subscription:
+                ready.set()
+                async for event in subscription:
+                    if isinstance(event, MessageAdded):
+                        self._deliver(event)
+        except (SubscriberOverflow, ConnectionError):
+            pass
+        finally:
+            ready.set()
+
+    def marker(self, event: MessageAdded) -> f.MarkerOut | None:
+        """The chat's markers after this message (None: not one of theirs)."""
+        known = self._markers.get(event.session_id)
+        if known is None or event.seq <= known[2]:
+            return None  # not theirs, or already in the snapshot's figures
+        waiting, unread, _ = known
+        if event.sender == "user":
+            waiting, unread = True, unread + 1
+        else:
+            waiting = False
+            unread = 0 if event.sender in ("counsellor", "system") else unread
+        self._markers[event.session_id] = (waiting, unread, event.seq)
+        return f.MarkerOut(session_id=event.session_id, person_waiting=waiting, unread=unread)
+
+    async def close(self) -> None:
+        tasks = list(self._tasks.values())
+        self._tasks.clear()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
 class CounsellorConnection(LiveMember):
     def __init__(
         self,
@@ -193,6 +280,7 @@ class CounsellorConnection(LiveMember):
         self.wants_queue = True
         self.holds = session_id is not None
         self._stale: tuple[SessionState, int | None] | None = None
+        self._watch: ChatWatch | None = None
 
     async def run(self, *, after: int, stored_seq: int) -> None:
         failure: BaseException | None = None
@@ -205,6 +293,8 @@ class CounsellorConnection(LiveMember):
             failure = exc
         finally:
             self.runtime.hub.leave(self)
+            if self._watch is not None:
+                await self._watch.close()
         await self.socket.end(failure)
 
     async def _serve(self, after: int, stored_seq: int) -> None:
@@ -213,9 +303,12 @@ class CounsellorConnection(LiveMember):
             channels.append(session_channel(self.session_id))
         async with self.svc.broker.subscribe(*channels) as subscription:
             self.subscription = subscription
+            if self.session_id is None and self.wants_queue:
+                self._watch = ChatWatch(self.svc.broker, subscription.deliver)
             self.runtime.hub.join(self)
             # The queue first, then the chat's history (the page relies on that order).
             await self._send_queue(await self.runtime.hub.snapshot_for(self))
+            await self._send_pending_offers()
             if self.session_id is not None:
                 self.feed = TranscriptFeed(
                     self.svc,
@@ -280,6 +373,12 @@ class CounsellorConnection(LiveMember):
                     await self.socket.send(
                         f.TransferredOut(session_id=item.session_id, from_name=item.from_name)
                     )
+            elif isinstance(item, TransferOffer):
+                await self.socket.send(offer_out(item, self.who.staff.id))
+            elif isinstance(item, MessageAdded) and self._watch is not None:
+                marker = self._watch.marker(item)
+                if marker is not None:
+                    await self.socket.send(marker)
             elif getattr(item, "session_id", None) != self.session_id:
                 continue
             elif isinstance(item, SessionStateChanged):
@@ -306,6 +405,9 @@ class CounsellorConnection(LiveMember):
         await self.socket.send(f.StateOut(session_id=session_id, state=ERASED, mine=False))
 
     async def _send_queue(self, snapshot: QueueSnapshot) -> None:
+        if self._watch is not None:
+            # Following the chats before the page hears of them: no message slips between.
+            await self._watch.follow(snapshot.chats_of(self.who.staff.id))
         await self.socket.send(
             f.QueueOut(
                 rows=queue_rows_out(snapshot),
@@ -318,11 +420,26 @@ class CounsellorConnection(LiveMember):
                         priority_label=queue_label(c.priority, c.risk_level),
                         mood=c.mood,
                         person_waiting=c.person_waiting,
+                        unread=c.unread,
                     )
                     for c in snapshot.chats_of(self.who.staff.id)
                 ],
             )
         )
+
+    async def _send_pending_offers(self) -> None:
+        """Open transfer offers to or from this counsellor (later ones arrive as events)."""
+        for offer in await pending_offers(self.svc, staff_id=self.who.staff.id):
+            await self.socket.send(
+                f.TransferOfferOut(
+                    session_id=offer.session_id,
+                    status="offered",
+                    incoming=offer.to_staff_id == self.who.staff.id,
+                    from_name=offer.from_name,
+                    to_name=offer.to_name,
+                    note=offer.note,
+                )
+            )
 
     # --- the hub's part -------------------------------------------------
 

@@ -77,6 +77,25 @@ class ChatTransferred(_Event, tag="chat_transferred"):
     from_name: str
 
 
+class TransferOffer(_Event, tag="transfer_offer"):
+    """A transfer offered to a colleague, or what became of it.
+
+    Sent on the staff channels of both the sender and the colleague. ``status``:
+    "offered" (with the handover note, for the colleague to read before
+    answering), "accepted", "declined", "cancelled" (by the sender), "expired"
+    (not answered in time) or "withdrawn" (the chat ended or moved meanwhile,
+    or the colleague signed out).
+    """
+
+    session_id: int
+    status: str
+    from_staff_id: int
+    from_name: str
+    to_staff_id: int
+    to_name: str
+    note: str = ""
+
+
 Event = (
     MessageAdded
     | TypingChanged
@@ -85,6 +104,7 @@ Event = (
     | QueueChanged
     | StaffSignedOut
     | ChatTransferred
+    | TransferOffer
 )
 
 _encoder: Final = msgspec.json.Encoder()

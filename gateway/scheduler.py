@@ -13,6 +13,7 @@ import asyncio
 import logging
 
 from gateway.actions.bot import due_checkins, fire_checkin
+from gateway.actions.handover import due_transfer_offers, expire_transfer_offer
 from gateway.actions.signin import forget_expired_sessions
 from gateway.actions.timers import (
     abandon_waiting,
@@ -43,6 +44,9 @@ async def fire_due_timers(runtime: Runtime) -> int:
             fired += 1
     for session_id in await due_abandoned(svc):
         if await abandon_waiting(svc, session_id=session_id):
+            fired += 1
+    for session_id in await due_transfer_offers(svc):
+        if await expire_transfer_offer(svc, session_id=session_id):
             fired += 1
     await forget_expired_sessions(svc)
     return fired

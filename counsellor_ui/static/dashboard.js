@@ -14,8 +14,14 @@
   var mineCount = document.getElementById("mine-count");
   var alerts = document.getElementById("alerts");
   var maxChats = mineCount.dataset.max;
-  var baseTitle = document.title.replace(/^\(\d+\) /, "");
+  var mineLive = document.getElementById("mine-live");
+  var soundToggle = document.getElementById("crisis-sound");
+  var csrf = document.querySelector('input[name="csrf_token"]').value;
+  var baseTitle = document.title.replace(/^\([^)]*\) /, "");
   var known = null;
+  var mineState = [];
+  var SVG = "http://www.w3.org/2000/svg";
+  var LEVELS = { imminent: "imminent danger", high: "high risk", concern: "concern" };
 
   function waiting(since) {
     var s = Math.max(0, Math.floor((Date.now() - new Date(since).getTime()) / 1000));
@@ -79,14 +85,23 @@
     table.hidden = rows.length === 0;
     empty.hidden = rows.length !== 0;
     count.textContent = "(" + rows.length + ")";
-    document.title = (rows.length ? "(" + rows.length + ") " : "") + baseTitle;
+    document.title = titleCount(rows) + baseTitle;
     if (fresh.length) announce(fresh);
   }
 
+  // "(1 crisis, 3 waiting) Queue ..." so a crisis shows in the tab strip too.
+  function titleCount(rows) {
+    if (!rows.length) return "";
+    var crises = rows.filter(function (r) { return r.priority === "crisis"; }).length;
+    return "(" + (crises ? crises + " crisis, " : "") + rows.length + " waiting) ";
+  }
+
   function renderMine(mine) {
+    mineState = mine;
     mineList.textContent = "";
     mine.forEach(function (chat) {
       var li = document.createElement("li");
+      li.dataset.session = chat.session_id;
       var a = document.createElement("a");
       a.href = "/counsellor/sessions/" + chat.session_id;
       a.textContent = "Open chat " + chat.session_id;
@@ -95,24 +110,155 @@
       badge.textContent = chat.priority_label;
       li.append(a, " \u00b7 ", badge);
       if (chat.mood) li.append(" \u00b7 mood: " + chat.mood);
-      if (chat.person_waiting) {
-        var strong = document.createElement("strong");
-        strong.textContent = "waiting for your reply";
-        li.append(" \u00b7 ", strong);
-      }
+      var waiting = document.createElement("span");
+      waiting.className = "marker-waiting";
+      waiting.append(" \u00b7 ");
+      var strong = document.createElement("strong");
+      strong.textContent = "waiting for your reply";
+      waiting.appendChild(strong);
+      var unread = document.createElement("span");
+      unread.className = "badge unread-count";
+      li.append(waiting, " ", unread);
+      showMarkers(li, chat);
       mineList.appendChild(li);
     });
     mineEmpty.hidden = mine.length !== 0;
     mineCount.textContent = "(" + mine.length + " of " + maxChats + ")";
   }
 
+  function showMarkers(li, chat) {
+    li.querySelector(".marker-waiting").hidden = !chat.person_waiting;
+    var unread = li.querySelector(".unread-count");
+    unread.hidden = !chat.unread;
+    unread.textContent = chat.unread + " new";
+    unread.title = chat.unread + (chat.unread === 1 ? " message" : " messages") + " since you last wrote";
+  }
+
+  // A message arrived in one of your chats: its markers change in place.
+  function marker(frame) {
+    var chat = mineState.find(function (c) { return c.session_id === frame.session_id; });
+    var li = mineList.querySelector('li[data-session="' + frame.session_id + '"]');
+    if (!chat || !li) return;
+    var more = frame.unread > chat.unread;
+    chat.person_waiting = frame.person_waiting;
+    chat.unread = frame.unread;
+    showMarkers(li, chat);
+    if (more) mineLive.textContent = "New message in chat " + frame.session_id + " (" + frame.unread + " unread).";
+  }
+
   function announce(rows) {
-    var crisis = rows.some(function (r) { return r.priority === "crisis"; });
-    var text = crisis ? "Someone in crisis is waiting." : "Someone new is waiting.";
+    var crises = rows.filter(function (r) { return r.priority === "crisis"; });
+    crises.forEach(crisisAlert);
+    if (crises.length === rows.length) return;
+    var text = "Someone new is waiting.";
     alert("arrival", text);
+    notify(text, "Open the queue to claim the chat.", "haven-queue");
+  }
+
+  function notify(title, body, tag) {
     if ("Notification" in window && Notification.permission === "granted") {
-      new Notification(text, { body: "Open the Haven queue to claim the chat.", tag: "haven-queue" });
+      new Notification(title, { body: body, tag: tag });
     }
+  }
+
+  // A crisis arrival: its own colour, icon and words, a Claim button at hand, and
+  // (only if switched on) a short tone. It never moves under reduced motion (CSS).
+  function crisisAlert(row) {
+    var level = LEVELS[row.risk] ? "Crisis: " + LEVELS[row.risk] : "Crisis";
+    var kind = "crisis-" + row.session_id;
+    var old = alerts.querySelector('[data-kind="' + kind + '"]');
+    if (old) old.remove();
+    var box = document.createElement("div");
+    box.className = "notice crisis-alert risk-" + (row.risk || "none");
+    box.dataset.kind = kind;
+    var svg = document.createElementNS(SVG, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("class", "crisis-icon");
+    svg.setAttribute("role", "img");
+    svg.setAttribute("aria-label", "Crisis");
+    var title = document.createElementNS(SVG, "title");
+    title.textContent = "Crisis";
+    var path = document.createElementNS(SVG, "path");
+    path.setAttribute("d", "M12 2 1 21h22L12 2zm0 5.5 1 8h-2l1-8zm-1.2 10h2.4V20h-2.4v-2.5z");
+    path.setAttribute("fill", "currentColor");
+    svg.append(title, path);
+    var words = document.createElement("p");
+    var strong = document.createElement("strong");
+    strong.textContent = level;
+    words.append(strong, " \u2013 someone is waiting (chat " + row.session_id + ").");
+    if (row.why) {
+      var why = document.createElement("span");
+      why.className = "crisis-why";
+      why.textContent = row.why;
+      words.append(" ", why);
+    }
+    var form = document.createElement("form");
+    form.method = "post";
+    form.action = "/counsellor/sessions/" + row.session_id + "/claim";
+    form.className = "inline";
+    var token = document.createElement("input");
+    token.type = "hidden";
+    token.name = "csrf_token";
+    token.value = csrf;
+    var claim = document.createElement("button");
+    claim.type = "submit";
+    claim.textContent = "Claim chat " + row.session_id;
+    form.append(token, claim);
+    var dismiss = document.createElement("button");
+    dismiss.type = "button";
+    dismiss.className = "secondary small";
+    dismiss.textContent = "Dismiss";
+    dismiss.addEventListener("click", function () { box.remove(); });
+    var actions = document.createElement("div");
+    actions.className = "crisis-actions";
+    actions.append(form, dismiss);
+    box.append(svg, words, actions);
+    alerts.prepend(box);
+    notify(level + " \u2013 someone is waiting", "Chat " + row.session_id + ". Open the queue to claim it.", "haven-" + kind);
+    if (soundToggle && soundToggle.checked) tone();
+  }
+
+  // --- the optional crisis sound: off unless switched on here, remembered per browser ---
+  var SOUND_KEY = "haven.crisisSound";
+  var audio = null;
+  function armAudio() {
+    var Context = window.AudioContext || window.webkitAudioContext;
+    if (!Context) return null;
+    if (!audio) audio = new Context();
+    if (audio.state === "suspended") audio.resume();
+    return audio;
+  }
+  // Two short soft notes, made here (no audio file); nothing plays while the toggle is off.
+  function tone() {
+    var ctx = armAudio();
+    if (!ctx) return;
+    var start = ctx.currentTime + 0.05;
+    [880, 660].forEach(function (hz, i) {
+      var osc = ctx.createOscillator();
+      var gain = ctx.createGain();
+      var at = start + i * 0.25;
+      osc.type = "sine";
+      osc.frequency.value = hz;
+      gain.gain.setValueAtTime(0.0001, at);
+      gain.gain.exponentialRampToValueAtTime(0.2, at + 0.02);
+      gain.gain.exponentialRampToValueAtTime(0.0001, at + 0.2);
+      osc.connect(gain);
+      gain.connect(ctx.destination);
+      osc.start(at);
+      osc.stop(at + 0.22);
+    });
+    soundToggle.dataset.played = String(Number(soundToggle.dataset.played || 0) + 1);
+  }
+  if (soundToggle) {
+    soundToggle.checked = localStorage.getItem(SOUND_KEY) === "on";
+    soundToggle.addEventListener("change", function () {
+      localStorage.setItem(SOUND_KEY, soundToggle.checked ? "on" : "off");
+      if (soundToggle.checked) armAudio(); // a click is what lets a browser play sound later
+    });
+    // After a reload with the sound on, the first click or key press re-arms it.
+    ["click", "keydown"].forEach(function (type) {
+      document.addEventListener(type, function () { if (soundToggle.checked) armAudio(); }, { once: true });
+    });
   }
 
   function connect() {
@@ -123,6 +269,8 @@
         // Only when it changes: the figure is a live region, and the queue comes every heartbeat.
         var figure = frame.available + (frame.available === 1 ? " counsellor" : " counsellors") + " free of " + frame.on_duty + " on duty";
         if (available.textContent !== figure) available.textContent = figure;
+      } else if (frame.type === "marker") {
+        marker(frame);
       } else if (frame.type === "transferred") {
         var text = frame.from_name + " passed chat " + frame.session_id + " to you.";
         alert("transfer-" + frame.session_id, text, "/counsellor/sessions/" + frame.session_id, "Open chat " + frame.session_id);

@@ -16,7 +16,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from gateway.actions.queue import availability, queue_entry
-from gateway.actions.workspace import MyChat, QueueRow, person_seems_gone, previews_of
+from gateway.actions.workspace import (
+    MyChat,
+    QueueRow,
+    person_seems_gone,
+    previews_of,
+    unread_counts,
+)
 from gateway.broker.base import LocalNotice
 from gateway.models import ChatSession, Message
 from gateway.queue_order import order_queue
@@ -130,6 +136,7 @@ async def queue_snapshot(svc: Services, *, staff_ids: Collection[int] = ()) -> Q
                     )
                 ).all()
             ]
+        unread = await unread_counts(session, (chat.id for chat, _ in live))
     by_id = {c.id: c for c in queued}
     entries = (queue_entry(c) for c in queued)
     ordered = [by_id[e.session_id] for e in order_queue(entries, now, svc.settings.queue_ageing_s)]
@@ -162,6 +169,8 @@ async def queue_snapshot(svc: Services, *, staff_ids: Collection[int] = ()) -> Q
                 risk_level=chat.risk_level,
                 claimed_at=chat.claimed_at,
                 person_waiting=sender == SenderKind.USER.value,
+                unread=unread.get(chat.id, 0),
+                last_seq=chat.last_seq,
             )
         )
     claims_since = now - timedelta(seconds=CLAIM_WINDOW_S)

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.models import ChatSession, Message, Staff
@@ -26,22 +26,60 @@ def person_seems_gone(svc: Services, chat: ChatSession, now: datetime) -> bool:
 
 
 async def previews_of(session: AsyncSession, ids: Iterable[int]) -> dict[int, str]:
-    """The last thing each person wrote, cut to a preview, in one query."""
+    """The last thing each person typed, cut to a preview, in one query.
+
+    A quick reply the person pressed is stored as a message with the button's
+    words ("Talk to a person"); it says nothing a counsellor needs to judge
+    urgency, so the preview skips it for the last words the person wrote
+    themselves (empty if they only pressed buttons).
+    """
     ids = list(ids)
     if not ids:
         return {}
-    latest = (
+    rows = await session.execute(
+        select(Message.session_id, Message.sender, Message.text, Message.quick_replies)
+        .where(
+            Message.session_id.in_(ids),
+            Message.sender.in_((SenderKind.USER.value, SenderKind.BOT.value)),
+        )
+        .order_by(Message.session_id, Message.seq)
+    )
+    typed: dict[int, str] = {}
+    offered: dict[int, set[str]] = {}
+    for session_id, sender, text, quick_replies in rows.all():
+        if sender == SenderKind.BOT.value:
+            offered[session_id] = {q.get("label", "") for q in quick_replies or ()}
+        elif text not in offered.get(session_id, ()):
+            typed[session_id] = text[:PREVIEW_CHARS]
+    return typed
+
+
+async def unread_counts(session: AsyncSession, ids: Iterable[int]) -> dict[int, int]:
+    """For each chat, the person's messages since the counsellor last wrote (or joined:
+    the service's "Sam has joined the chat"), in one query."""
+    ids = list(ids)
+    if not ids:
+        return {}
+    answered = (
         select(Message.session_id, func.max(Message.seq).label("seq"))
-        .where(Message.session_id.in_(ids), Message.sender == SenderKind.USER.value)
+        .where(
+            Message.session_id.in_(ids),
+            Message.sender.in_((SenderKind.COUNSELLOR.value, SenderKind.SYSTEM.value)),
+        )
         .group_by(Message.session_id)
         .subquery()
     )
     rows = await session.execute(
-        select(Message.session_id, Message.text).join(
-            latest, and_(Message.session_id == latest.c.session_id, Message.seq == latest.c.seq)
+        select(Message.session_id, func.count(Message.id))
+        .outerjoin(answered, answered.c.session_id == Message.session_id)
+        .where(
+            Message.session_id.in_(ids),
+            Message.sender == SenderKind.USER.value,
+            or_(answered.c.seq.is_(None), Message.seq > answered.c.seq),
         )
+        .group_by(Message.session_id)
     )
-    return {session_id: text[:PREVIEW_CHARS] for session_id, text in rows.all()}
+    return {session_id: int(count) for session_id, count in rows.all()}
 
 
 @dataclass(frozen=True)
@@ -73,6 +111,10 @@ class MyChat:
     risk_level: str
     claimed_at: datetime | None
     person_waiting: bool  # the last message is the person's: they are waiting for a reply
+    # The person's messages since the counsellor last wrote or joined.
+    unread: int = 0
+    # The chat's last seq when read: events up to it are already counted above.
+    last_seq: int = 0
 
 
 async def chat_for_staff(svc: Services, *, session_id: int) -> ChatSession | None:

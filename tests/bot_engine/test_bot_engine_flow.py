@@ -183,7 +183,10 @@ def test_waiting_anyway_escalates_and_talking_on_does_not(engine: BotEngine) -> 
     assert talk.state.node == "mood_menu"
     assert not of_type(talk, Escalate)
     wait = engine.step(told, UserMessage("Wait for a counsellor", "wait"), NOW, busy)
-    assert wait.outputs[0] == Escalate(Priority.REQUESTED, "request:button", "wait")
+    # What the person pressed, in the words on the button.
+    assert wait.outputs[0] == Escalate(
+        Priority.REQUESTED, "request:button", "Wait for a counsellor"
+    )
     again = engine.step(told, UserMessage("please, a real person"), NOW, busy)
     assert again.state.node == "queue_anyway"
     typed = engine.step(told, UserMessage("ill wait"), NOW, busy)

@@ -130,10 +130,26 @@ async def test_after_a_transfer_the_old_owner_can_neither_read_nor_write(
     jos_queue = await jo.socket()
     await frames_until(jos_queue, of_type("queue"))
 
-    moved = await sam.post(
+    offered = await sam.post(
         f"/counsellor/sessions/{session_id}/transfer", to=str(jo.staff.id), note="Exams."
     )
-    assert moved.status_code == 303 and "now+with+Jo" in moved.headers["location"]
+    assert offered.status_code == 303 and "offered+to+Jo" in offered.headers["location"]
+    # An offer: Jo reads the note first; the chat is still Sam's until Jo accepts.
+    offer = await frames_until(jos_queue, of_type("transfer_offer"))
+    assert offer[-1] == {
+        "type": "transfer_offer",
+        "session_id": session_id,
+        "status": "offered",
+        "incoming": True,
+        "from_name": "Sam",
+        "to_name": "Jo",
+        "note": "Exams.",
+    }
+    waiting = await frames_until(sams_chat, of_type("transfer_offer"))
+    assert (waiting[-1]["incoming"], waiting[-1]["to_name"]) == (False, "Jo")
+    accepted = await jo.post(f"/counsellor/sessions/{session_id}/transfer/accept")
+    assert accepted.status_code == 303
+    assert accepted.headers["location"].startswith(f"/counsellor/sessions/{session_id}")
     told = await person.recv_until(lambda f: f.get("text") == "Jo has joined the chat.")
     assert any("passed to another counsellor" in f.get("text", "") for f in told)
     state = await frames_until(sams_chat, of_type("state"))
@@ -184,3 +200,33 @@ async def test_signing_out_or_being_deactivated_closes_the_sockets(
     assert "deactivated" in response.headers["location"]
     assert await closed_with(jos, 1008)
     assert await closed_with(await jo.socket(), 1008)
+
+
+async def test_the_dashboard_marks_a_chat_waiting_for_a_reply_as_messages_arrive(
+    live_server: LiveServer,
+) -> None:
+    svc = services(live_server)
+    sam = await signed_in_as(live_server, await make_staff(svc, name="Sam"))
+    person, session_id = await person_waiting(live_server)
+    await claimed_by(sam, session_id)
+    dashboard = await sam.socket()
+    first = await frames_until(dashboard, of_type("queue"))
+    (mine,) = first[-1]["mine"]
+    assert (mine["session_id"], mine["unread"]) == (session_id, 0)
+
+    await person.say("are you there")
+    await person.say("hello?")
+    marked = await frames_until(dashboard, of_type("marker", unread=2))
+    assert marked[-1] == {
+        "type": "marker",
+        "session_id": session_id,
+        "person_waiting": True,
+        "unread": 2,
+    }
+    chat = await sam.socket(session_id)
+    await chat.send('{"type": "say", "client_id": "s1", "text": "I am here"}')
+    answered = await frames_until(dashboard, of_type("marker", unread=0))
+    assert answered[-1]["person_waiting"] is False
+    for ws in (dashboard, chat):
+        await ws.close()
+    await person.close()

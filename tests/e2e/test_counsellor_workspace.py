@@ -83,7 +83,7 @@ async def test_a_race_a_transfer_and_a_wrap_up_with_a_person_on_the_widget(
     # Both dashboards show the person without a reload; then both click Claim at once.
     for page in (sam_page, jo_page):
         await expect(page.get_by_role("button", name="Claim")).to_have_count(1, timeout=TIMEOUT)
-        await expect(page).to_have_title(re.compile(r"^\(1\) Queue"))
+        await expect(page).to_have_title(re.compile(r"^\(1 waiting\) Queue"))
     await expect(sam_page.get_by_role("table")).to_contain_text("asked for a person")
     await sam_page.screenshot(path=artifacts / "workspace-1-dashboard.png")
     await no_serious_axe_violations(sam_page, axe_source)
@@ -154,14 +154,22 @@ async def test_a_race_a_transfer_and_a_wrap_up_with_a_person_on_the_widget(
     await to.select_option(await choice.get_attribute("value") or "")
     await winner.get_by_label("Handover note").fill("Exam stress; talked about sleep. Calm.")
     await winner.get_by_role("button", name="Transfer").click()
-    await expect(winner.get_by_text(re.compile(f"is now with {loser_name}"))).to_be_visible()
+    # An offer: the chat stays with the winner, live, until the colleague accepts.
+    await expect(
+        winner.get_by_text(f"Waiting for {loser_name} to accept.", exact=True)
+    ).to_be_visible()
+    offer = loser.get_by_role("region", name="Transfer offers")
+    await expect(offer).to_contain_text(f"{winner_name} offers you chat", timeout=TIMEOUT)
+    await expect(offer).to_contain_text("Exam stress; talked about sleep. Calm.")
+    await expect(chat_log).not_to_contain_text("passed to another counsellor")
+    await loser.screenshot(path=artifacts / "workspace-4-transfer-offer.png")
+    await no_serious_axe_violations(loser, axe_source)
+    await offer.get_by_role("button", name="Accept").click()
     await expect(chat_log).to_contain_text("passed to another counsellor", timeout=TIMEOUT)
     await expect(person.get_by_text(f"Chatting with {loser_name}")).to_be_visible(timeout=TIMEOUT)
-
-    alerts = loser.get_by_role("region", name="Alerts")
-    await expect(alerts).to_contain_text(f"{winner_name} passed chat", timeout=TIMEOUT)
-    await loser.screenshot(path=artifacts / "workspace-4-transferred.png")
-    await alerts.get_by_role("link", name=re.compile(r"^Open chat \d+$")).click()
+    await expect(winner.get_by_role("region", name="Transfer offers")).to_contain_text(
+        f"{loser_name} accepted chat", timeout=TIMEOUT
+    )
     taken = loser.get_by_role("log", name="Transcript")
     await expect(taken).to_contain_text("hard week with exams")
     await expect(loser.get_by_text("Exam stress; talked about sleep. Calm.")).to_be_visible()
@@ -173,6 +181,7 @@ async def test_a_race_a_transfer_and_a_wrap_up_with_a_person_on_the_widget(
     await loser.get_by_role("button", name="End chat").click()
     await expect(loser.get_by_role("heading", name=re.compile(r"^End chat \d+$"))).to_be_visible()
     await loser.get_by_label("Listened and supported").check()
+    await loser.get_by_label("Signposted to other services").check()
     await loser.get_by_label("Low").check()
     await loser.get_by_label("Notes").fill("Sleep and exams. Suggested talking to tutor.")
     await loser.screenshot(path=artifacts / "workspace-5-wrap-up.png", full_page=True)

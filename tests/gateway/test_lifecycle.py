@@ -11,7 +11,7 @@ import pytest
 
 from bot_engine import Priority as BotPriority
 from bot_engine import RiskLevel, TriggerMatch
-from gateway.actions.handover import hand_back_to_bot, transfer_session
+from gateway.actions.handover import accept_transfer, hand_back_to_bot, offer_transfer
 from gateway.actions.messages import NotYourSession, post_counsellor_message
 from gateway.actions.queue import (
     claim_session,
@@ -32,6 +32,7 @@ from gateway.events import (
     ChatTransferred,
     QueueChanged,
     SessionStateChanged,
+    TransferOffer,
     session_channel,
     staff_channel,
 )
@@ -83,19 +84,23 @@ async def test_transfer_passes_the_chat_with_a_note_and_tells_everyone(svc: Serv
     sam = await make_staff(svc, name="Sam")
     jo = await make_staff(svc, name="Jo")
     await claim_session(svc, session_id=chat.id, staff_id=sam.id)
-    refused = await transfer_session(
+    refused = await offer_transfer(
         svc, session_id=chat.id, from_staff=sam, to_staff_id=jo.id, note="  "
     )
     assert (refused.ok, refused.reason) == (False, "note_required")
+    offered = await offer_transfer(
+        svc, session_id=chat.id, from_staff=sam, to_staff_id=jo.id, note="Exam stress."
+    )
+    assert offered.ok and offered.to_name == "Jo"
     channels = (session_channel(chat.id), staff_channel(jo.id), QUEUE_CHANNEL)
     async with recording(svc, *channels) as events:
-        result = await transfer_session(
-            svc, session_id=chat.id, from_staff=sam, to_staff_id=jo.id, note="Exam stress."
-        )
-    assert result.ok and result.to_name == "Jo"
+        result = await accept_transfer(svc, session_id=chat.id, staff=jo)
+    assert result.ok and (result.to_name, result.from_name) == ("Jo", "Sam")
     (handed,) = events.of(ChatTransferred)
     assert (handed.to_staff_id, handed.from_name) == (jo.id, "Sam")
-    assert events.on(staff_channel(jo.id)) == [handed]
+    (answered,) = events.of(TransferOffer)
+    assert (answered.status, answered.to_name, answered.from_name) == ("accepted", "Jo", "Sam")
+    assert events.on(staff_channel(jo.id)) == [answered, handed]
     (state,) = events.of(SessionStateChanged)
     assert (state.state, state.counsellor_id, state.counsellor_name) == ("live", jo.id, "Jo")
     assert (await chat_row(svc, chat.id)).counsellor_id == jo.id
@@ -108,7 +113,7 @@ async def test_transfer_passes_the_chat_with_a_note_and_tells_everyone(svc: Serv
             svc, session_id=chat.id, staff=sam, client_id="late", text="still here?"
         )
     await post_counsellor_message(svc, session_id=chat.id, staff=jo, client_id="j1", text="Hi")
-    again = await transfer_session(
+    again = await offer_transfer(
         svc, session_id=chat.id, from_staff=sam, to_staff_id=jo.id, note="x"
     )
     assert again.reason == "not_yours"
@@ -128,7 +133,7 @@ async def test_transfer_respects_capacity_presence_and_supervisors(svc: Services
     await claim_session(svc, session_id=chat.id, staff_id=sam.id)
 
     async def to(staff_id: int) -> str:
-        result = await transfer_session(
+        result = await offer_transfer(
             svc, session_id=chat.id, from_staff=sam, to_staff_id=staff_id, note="note"
         )
         return "ok" if result.ok else result.reason

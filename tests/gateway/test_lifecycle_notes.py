@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gateway.actions.canned import CannedError, delete_canned, list_canned, save_canned
-from gateway.actions.handover import transfer_session
+from gateway.actions.handover import accept_transfer, offer_transfer
 from gateway.actions.notes import NoteError, add_note, notes_for
 from gateway.actions.queue import claim_session
 from gateway.events import session_channel
@@ -39,9 +39,10 @@ async def test_notes_stay_private_and_follow_the_chat_to_a_new_counsellor(
     with pytest.raises(PermissionError):
         await add_note(svc, session_id=chat.id, staff=jo, text="not my chat")
 
-    await transfer_session(
+    await offer_transfer(
         svc, session_id=chat.id, from_staff=sam, to_staff_id=jo.id, note="Calmer now."
     )
+    assert (await accept_transfer(svc, session_id=chat.id, staff=jo)).ok
     await add_note(svc, session_id=chat.id, staff=jo, text="Agreed to call her GP.")
     notes = await notes_for(svc, session_id=chat.id)
     assert [(n.kind, n.author, n.text) for n in notes] == [

@@ -41,7 +41,7 @@ from sqlalchemy import func, select
 from bot_engine import AskCounsellor, SessionEvent
 from gateway.actions.bot import BotTurn
 from gateway.actions.conversation import person_says
-from gateway.actions.handover import hand_back_to_bot, transfer_session
+from gateway.actions.handover import accept_transfer, hand_back_to_bot, offer_transfer
 from gateway.actions.messages import SessionClosed
 from gateway.actions.presence import mark_present
 from gateway.actions.queue import claim_session, release_session, take_next
@@ -237,16 +237,19 @@ class Lifecycle(RuleBasedStateMachine):
     @precondition(lambda self: self.sessions)
     @rule(who=st.integers(0), as_owner=st.booleans(), by=st.integers(0), to=st.integers(0))
     def a_counsellor_transfers(self, who: int, as_owner: bool, by: int, to: int) -> None:
+        """An offer, accepted by the colleague at once (an offer alone changes no state)."""
         chat = self.chat_in(who, SessionState.LIVE)
+        colleague = self.pick(self.staff, to)
         self.run(
-            transfer_session(
+            offer_transfer(
                 self.svc,
                 session_id=chat.id,
                 from_staff=self.actor(chat, as_owner, by),
-                to_staff_id=self.pick(self.staff, to).id,
+                to_staff_id=colleague.id,
                 note="handover",
             )
         )
+        self.run(accept_transfer(self.svc, session_id=chat.id, staff=colleague))
 
     @precondition(lambda self: self.sessions)
     @rule(who=st.integers(0), as_owner=st.booleans(), by=st.integers(0))
