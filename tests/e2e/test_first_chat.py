@@ -68,7 +68,7 @@ async def test_person_and_counsellor_reach_a_live_chat(
     # The dashboard shows the waiting person without a reload.
     claim = counsellor.get_by_role("button", name="Claim")
     await expect(claim).to_have_count(1, timeout=TIMEOUT)
-    await expect(counsellor).to_have_title(re.compile(r"^\(1\)"))
+    await expect(counsellor).to_have_title(re.compile(r"^\(1 waiting\)"))
     await expect(counsellor.get_by_role("table")).to_contain_text("asked for a person")
     await counsellor.screenshot(path=artifacts / "first-chat-3-dashboard.png")
     await claim.click()
