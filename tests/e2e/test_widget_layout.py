@@ -6,6 +6,7 @@ helplines of the session's language and is remembered for the session."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,16 @@ TIMEOUT = 10_000
 SIZES = [(375, 360), (375, 667), (1280, 800), (1366, 768)]
 
 
+async def ask_for_a_person(page: Page, log: Locator) -> None:
+    """Press "Talk to a person" once the bot has finished answering (its button or the
+    suggested reply of the same name, whichever is shown), then choose to wait."""
+    await expect(log.locator(".msg").last).to_have_class(re.compile(r"\bbot\b"), timeout=TIMEOUT)
+    await expect(page.get_by_text("The bot is typing…")).to_be_hidden(timeout=TIMEOUT)
+    await page.get_by_role("button", name="Talk to a person").click(timeout=TIMEOUT)
+    await page.get_by_role("button", name="Wait for a counsellor").click(timeout=TIMEOUT)
+    await expect(page.get_by_text("You are number 1 in the queue.")).to_be_visible(timeout=TIMEOUT)
+
+
 async def queued_with_messages(page: Page, server: LiveServer) -> Locator:
     """The person agrees, says a few things, asks for a person and waits in the queue."""
     await page.goto(f"{server.http}/demo")
@@ -32,13 +43,7 @@ async def queued_with_messages(page: Page, server: LiveServer) -> Locator:
         await box.fill(text)
         await box.press("Enter")
         await expect(log.locator(".msg.you").last).to_contain_text("Sent", timeout=TIMEOUT)
-    await (
-        page.get_by_role("button", name="Talk to a person")
-        .locator("visible=true")
-        .first.click(timeout=TIMEOUT)
-    )
-    await page.get_by_role("button", name="Wait for a counsellor").click(timeout=TIMEOUT)
-    await expect(page.get_by_text("You are number 1 in the queue.")).to_be_visible(timeout=TIMEOUT)
+    await ask_for_a_person(page, log)
     await box.fill("Thank you, I'll wait here")
     await box.press("Enter")
     await expect(log.locator(".msg.you").last).to_contain_text("Sent", timeout=TIMEOUT)

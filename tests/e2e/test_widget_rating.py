@@ -21,6 +21,7 @@ from gateway.types import SessionState, StaffRole
 from tests.conftest import LiveServer
 from tests.e2e.support import no_serious_axe_violations
 from tests.e2e.test_first_chat import sign_in
+from tests.e2e.test_widget_layout import ask_for_a_person
 from tests.factories import make_staff
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.browser]
@@ -42,13 +43,8 @@ async def join_queue(page: Page) -> None:
     box = page.get_by_role("textbox", name="Your message")
     await box.fill("I keep arguing with my family")
     await box.press("Enter")
-    await (
-        page.get_by_role("button", name="Talk to a person")
-        .locator("visible=true")
-        .first.click(timeout=TIMEOUT)
-    )
-    await page.get_by_role("button", name="Wait for a counsellor").click(timeout=TIMEOUT)
-    await expect(page.get_by_text("You are number 1 in the queue.")).to_be_visible(timeout=TIMEOUT)
+    await expect(log.locator(".msg.you").last).to_contain_text("Sent", timeout=TIMEOUT)
+    await ask_for_a_person(page, log)
 
 
 async def test_a_person_rates_a_counsellor_chat_and_a_supervisor_sees_it(
