@@ -511,7 +511,7 @@ function build() {
   ui.qAvail = h('p');
   ui.qHelp = h('div', { class: 'help' });
   ui.qMore = h('div', { id: 'hw-qmore', class: 'qmore', hidden: true },
-    [ui.qAvail, ui.qHelp, button('secondary', t('leave_queue'), leaveChat)]);
+    [ui.qHelp, ui.qAvail, button('secondary', t('leave_queue'), leaveChat)]); // the helplines first
   ui.qToggle = button('link qtoggle', t('queue_more'), () => setQueueMore(ui.qMore.hidden, true),
     { 'aria-expanded': 'false', 'aria-controls': 'hw-qmore' });
   ui.queue = h('section', { class: 'queue', 'aria-labelledby': 'hw-qh', hidden: true }, [
