@@ -76,15 +76,9 @@
       offerLive = document.createElement("p");
       offerLive.className = "visually-hidden";
       offerLive.setAttribute("aria-live", "assertive");
-      // In the page's flow, above everything else; over the chat page, whose panes fill
-      // the window and must not scroll, it floats at the top right instead.
-      var main = document.getElementById("main");
-      if (document.querySelector(".workspace") || !main) {
-        offers.classList.add("floating");
-        document.body.append(offers, offerLive);
-      } else {
-        main.prepend(offers, offerLive);
-      }
+      // At the top of the page, in its flow (the chat page's panes give it room).
+      var main = document.getElementById("main") || document.body;
+      main.prepend(offers, offerLive);
     }
     return offers;
   }
@@ -108,16 +102,34 @@
     b.addEventListener("click", act);
     return b;
   }
-  // The chat page's own line under Transfer ("Waiting for Jo to accept").
-  function stateLine(frame, text) {
+  // On the chat page itself the sender reads it all under Transfer, not in a banner:
+  // "Waiting for Jo to accept." with Cancel transfer, then what became of the offer.
+  function stateLine(frame, base) {
     var line = document.querySelector('[data-role="transfer-state"][data-session="' + frame.session_id + '"]');
-    if (!line) return;
-    line.hidden = !text;
-    line.textContent = text || "";
+    if (!line) return false;
+    var offered = frame.status === "offered";
+    var text = offered ? "Waiting for " + frame.to_name + " to accept." : ENDINGS.outgoing[frame.status];
+    line.hidden = false;
+    line.textContent = words(text || "", frame);
+    if (offered) {
+      line.append(" ", button("Cancel transfer", "secondary small", line.id, function (e) {
+        e.target.disabled = true;
+        post(base + "cancel");
+      }));
+    }
     var form = line.parentNode.querySelector("form");
-    if (form) form.hidden = frame.status === "offered";
+    if (form) form.hidden = offered;
+    if (!offered) {
+      // The page's "Transfer offered to Jo" notice is out of date now.
+      document.querySelectorAll("main > .notice").forEach(function (n) {
+        if (/^Transfer offered to /.test(n.textContent)) n.remove();
+      });
+    }
+    return true;
   }
   function transferOffer(frame) {
+    var base = "/counsellor/sessions/" + frame.session_id + "/transfer/";
+    if (!frame.incoming && stateLine(frame, base)) return;
     var area = offerArea();
     var id = "offer-" + frame.session_id;
     var old = document.getElementById(id);
@@ -131,7 +143,6 @@
     var actions = el("div", "offer-actions");
     var error = el("p", "offer-error");
     error.setAttribute("role", "alert");
-    var base = "/counsellor/sessions/" + frame.session_id + "/transfer/";
     if (frame.status === "offered" && frame.incoming) {
       head.textContent = frame.from_name + " offers you chat " + frame.session_id;
       box.append(el("p", "muted small", "Handover note from " + frame.from_name + ":"), el("blockquote", "", frame.note));
@@ -160,10 +171,8 @@
         e.target.disabled = true;
         post(base + "cancel");
       }));
-      stateLine(frame, "Waiting for " + frame.to_name + " to accept.");
     } else {
       var text = ENDINGS[frame.incoming ? "incoming" : "outgoing"][frame.status];
-      if (!frame.incoming) stateLine(frame, text ? words(text, frame) : "");
       if (!text) return; // accepted or declined by this counsellor: nothing more to say
       box.classList.add("settled");
       head.textContent = words(text, frame);
