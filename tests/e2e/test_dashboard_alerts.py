@@ -82,6 +82,8 @@ async def test_a_crisis_stands_out_and_markers_and_wrap_up_follow_the_chat(
     await sam_page.screenshot(path=artifacts / "alerts-1-ordinary-arrival.png")
 
     # A crisis arrival: its own colour, icon and words, the level, and the title says so.
+    # Jo's browser asks for reduced motion: the alert then never moves.
+    await jo_page.emulate_media(reduced_motion="reduce")
     kim_ctx, kim = await person(browser, live_server)
     await say(kim, "I'm going to end it all tonight")
     crisis = alerts.locator(".crisis-alert")
@@ -97,6 +99,10 @@ async def test_a_crisis_stands_out_and_markers_and_wrap_up_follow_the_chat(
     await expect(
         jo_page.get_by_label("Play a sound when someone in crisis arrives")
     ).not_to_have_attribute("data-played", re.compile("."))
+    motion = "el => getComputedStyle(el).animationName"
+    assert await crisis.evaluate(motion) == "crisis-pulse"
+    jos_crisis = jo_page.get_by_role("region", name="Alerts").locator(".crisis-alert")
+    assert await jos_crisis.evaluate(motion) == "none"
     await sam_page.screenshot(path=artifacts / "alerts-2-crisis-arrival.png")
     await no_serious_axe_violations(sam_page, axe_source)
 
