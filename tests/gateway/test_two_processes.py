@@ -352,9 +352,14 @@ async def test_a_transfer_to_a_counsellor_on_the_other_process_then_the_end(
     sams_chat = await opened_chat(sam, a, session_id, db)
 
     jo_id = await db.staff_id("jo")
-    moved = await sam.post(a, f"{path}/transfer", to=str(jo_id), note="Exams next week.")
-    assert moved.status_code == 303
-    assert urlsplit(moved.headers["location"]).path == "/counsellor/", moved.headers
+    offered = await sam.post(a, f"{path}/transfer", to=str(jo_id), note="Exams next week.")
+    assert offered.status_code == 303
+    assert urlsplit(offered.headers["location"]).path == path, offered.headers
+    # Jo on B reads the offer and its note; accepting it on B moves the chat.
+    offer = await jos_dashboard.recv_until(is_type("transfer_offer"))
+    assert (offer[-1]["status"], offer[-1]["note"]) == ("offered", "Exams next week.")
+    accepted = await jo.post(b, f"{path}/transfer/accept")
+    assert urlsplit(accepted.headers["location"]).path == path, accepted.headers
     # The person sees the new counsellor; Jo on B is told; Sam's socket on A lets go.
     told = await person.recv_until(is_state("live", "Jo"))
     assert any(f["type"] == "message" and f["from"] == "system" for f in told)
