@@ -82,6 +82,10 @@
       body.appendChild(tr);
     });
     known = new Set(rows.map(function (r) { return r.session_id; }));
+    // A crisis alert goes once its person is no longer waiting (claimed, or gone).
+    alerts.querySelectorAll(".crisis-alert").forEach(function (box) {
+      if (!known.has(Number(box.dataset.session))) box.remove();
+    });
     table.hidden = rows.length === 0;
     empty.hidden = rows.length !== 0;
     count.textContent = "(" + rows.length + ")";
@@ -171,6 +175,7 @@
     var box = document.createElement("div");
     box.className = "notice crisis-alert risk-" + (row.risk || "none");
     box.dataset.kind = kind;
+    box.dataset.session = row.session_id;
     var svg = document.createElementNS(SVG, "svg");
     svg.setAttribute("viewBox", "0 0 24 24");
     svg.setAttribute("class", "crisis-icon");

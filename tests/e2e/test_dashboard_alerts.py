@@ -118,6 +118,7 @@ async def test_a_crisis_stands_out_and_markers_and_wrap_up_follow_the_chat(
     await expect(jo_page.locator(".chat-panel:not([hidden]) mark")).to_have_text(
         re.compile("end it all", re.IGNORECASE)
     )
+    await expect(crisis).to_have_count(0, timeout=TIMEOUT)  # Sam's alert goes: claimed
 
     # Sam takes Alex; the dashboard marks the chat live as Alex writes, without a reload.
     await queue.get_by_role("button", name=re.compile(r"^Claim chat \d+$")).click()
