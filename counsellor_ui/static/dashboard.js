@@ -19,6 +19,7 @@
   var csrf = document.querySelector('input[name="csrf_token"]').value;
   var baseTitle = document.title.replace(/^\([^)]*\) /, "");
   var known = null;
+  var knownCrisis = new Set();
   var mineState = [];
   var SVG = "http://www.w3.org/2000/svg";
   var LEVELS = { imminent: "imminent danger", high: "high risk", concern: "concern" };
@@ -79,9 +80,12 @@
       form.action = "/counsellor/sessions/" + row.session_id + "/claim";
       form.querySelector("button").setAttribute("aria-label", "Claim chat " + row.session_id);
       if (known && !known.has(row.session_id)) { tr.classList.add("new"); fresh.push(row); }
+      // Someone already waiting who now writes in crisis is a crisis arrival too.
+      else if (known && row.priority === "crisis" && !knownCrisis.has(row.session_id)) fresh.push(row);
       body.appendChild(tr);
     });
     known = new Set(rows.map(function (r) { return r.session_id; }));
+    knownCrisis = new Set(rows.filter(function (r) { return r.priority === "crisis"; }).map(function (r) { return r.session_id; }));
     // A crisis alert goes once its person is no longer waiting (claimed, or gone).
     alerts.querySelectorAll(".crisis-alert").forEach(function (box) {
       if (!known.has(Number(box.dataset.session))) box.remove();

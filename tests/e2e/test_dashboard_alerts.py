@@ -120,8 +120,14 @@ async def test_a_crisis_stands_out_and_markers_and_wrap_up_follow_the_chat(
     )
     await expect(crisis).to_have_count(0, timeout=TIMEOUT)  # Sam's alert goes: claimed
 
-    # Sam takes Alex; the dashboard marks the chat live as Alex writes, without a reload.
-    await queue.get_by_role("button", name=re.compile(r"^Claim chat \d+$")).click()
+    # Alex, still waiting, now writes in crisis: that is a crisis arrival too.
+    await say(alex, "honestly I just want to end my life")
+    await expect(crisis).to_have_count(1, timeout=TIMEOUT)
+    await expect(sam_page).to_have_title(re.compile(r"^\(1 crisis, 1 waiting\) Queue"))
+    await expect(sound).to_have_attribute("data-played", "2")
+
+    # Sam takes Alex from the alert; the dashboard marks the chat as Alex writes.
+    await crisis.get_by_role("button", name=re.compile(r"^Claim chat \d+$")).click()
     chat_page = sam_page
     await expect(chat_page.get_by_role("log", name="Transcript")).to_contain_text("hard week")
     dashboard = await sam_ctx.new_page()
