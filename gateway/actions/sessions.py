@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, select, update
 
-from gateway.actions.records import add_ending_notice, add_system_message, lock_session, set_state
+from gateway.actions.records import add_ending_notice, lock_session, set_state
 from gateway.events import (
     QUEUE_CHANNEL,
     QueueChanged,
@@ -116,8 +116,7 @@ LEFT = "You've ended the chat. Take care of yourself."
 @dataclass(frozen=True)
 class LeftSession:
     """The session's state once the person has left, and the seq of the notice they
-    were given (the helplines): their connection sends messages up to it, then closes.
-    The line for a counsellor that may follow it is not the person's to see."""
+    were given (the helplines): their connection sends messages up to it, then closes."""
 
     state: SessionState
     notice_seq: int = 0
@@ -125,15 +124,16 @@ class LeftSession:
 
 async def leave_session(svc: Services, *, session_id: int) -> LeftSession:
     """The person ends the session (End chat or Quick exit): they are given the
-    helplines in their language; a counsellor in the chat is told they left."""
+    helplines in their language. A counsellor in the chat is told they left by the
+    state change (their page says so live); the notice itself, the transcript's last
+    line, reads "You've ended the chat" to them too, so no line is added for them
+    alone: every line of a transcript is one the person may be sent again on resume."""
     async with svc.transaction() as tx:
         chat = await lock_session(tx, session_id)
         state = SessionState(chat.state)
         if state.finished:
             return LeftSession(state)
         notice = await add_ending_notice(svc, tx, chat, "person_left", LEFT)
-        if state == SessionState.LIVE:
-            await add_system_message(tx, chat, "The person has left the chat.")
         new_state = SessionState.ABANDONED if state == SessionState.QUEUED else SessionState.CLOSED
         await set_state(tx, chat, new_state, closed_at=tx.now, checkin_at=None)
         if state in (SessionState.QUEUED, SessionState.LIVE):

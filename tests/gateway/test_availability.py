@@ -108,7 +108,10 @@ async def test_supervisors_and_full_counsellors_are_not_counted_and_every_page_k
         await person.ask_for_a_person()
         # Kim's workspace is not open: within three heartbeats Kim is no longer on
         # duty. Sam's chat page and Lee's page keep them present all along.
-        await person.recv_until(lambda f: f["type"] == "queue" and f["counsellors_on_duty"] < 3)
+        # That takes up to four heartbeats (6 s here) from Kim's sign-in: wait for it.
+        await person.recv_until(
+            lambda f: f["type"] == "queue" and f["counsellors_on_duty"] < 3, timeout=20
+        )
         latest = queue_frames(person)[-1]
         assert latest["counsellors_on_duty"] == 2  # Sam and Lee, never Pat
         assert latest["counsellors_available"] == 1  # Lee: Sam is at the limit

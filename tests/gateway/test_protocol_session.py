@@ -121,8 +121,8 @@ async def test_4_seq_is_gap_free_across_user_bot_counsellor_and_system(
     )
     cid = await client.say("hi Sam")
     await client.recv_until(is_ack(cid))
-    # The person is given the helplines before the connection closes; the counsellor
-    # is told "The person has left the chat." after that (system, not sent to them).
+    # The person is given the helplines before the connection closes; it is the
+    # transcript's last line (the counsellor's page shows they left from the state).
     await client.send({"type": "leave"})
     assert await close_code(client) == 1000
     notice = [f for f in client.seen if f["type"] == "message"][-1]
@@ -133,10 +133,10 @@ async def test_4_seq_is_gap_free_across_user_bot_counsellor_and_system(
     row = await chat_row(settings.database_url, client.token)
     assert_gap_free(rows, row.last_seq)
     assert {m.sender for m in rows} == {"user", "bot", "counsellor", "system"}
-    assert rows[-1].sender == "system"  # the person left: the last line is for the counsellor
-    # Until then the client saw every seq exactly once: as a message, or as the ack of its say.
+    assert rows[-1].sender == "system" and rows[-1].seq == notice["seq"]
+    # The client saw every seq exactly once: as a message, or as the ack of its say.
     seen = [f["seq"] for f in client.seen if f["type"] in ("message", "ack")]
-    assert sorted(seen) == list(range(1, row.last_seq))
+    assert sorted(seen) == list(range(1, row.last_seq + 1))
     messages = [f["seq"] for f in client.seen if f["type"] == "message"]
     assert messages == sorted(messages)
 
