@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 import uvicorn
@@ -31,6 +32,8 @@ DEMO_ACCOUNTS = (
     ("jo", "Jo", "demo-counsellor-2", StaffRole.COUNSELLOR),
     ("alex", "Alex", "demo-supervisor-1", StaffRole.SUPERVISOR),
 )
+# The fictional charity whose site /demo is (gateway/static/demo.html).
+DEMO_SERVICE_NAME = "Harbour Lane Listening Service"
 # (shortcut, title, text): the demo's canned responses, offered after "/" in a chat.
 DEMO_CANNED = (
     (
@@ -144,9 +147,13 @@ def _read_password(from_stdin: bool) -> str:
     return first
 
 
-def demo(settings: Settings) -> None:
+def demo(settings: Settings, environ: Mapping[str, str] = os.environ) -> None:
     if not settings.development:
         raise SettingsError("`haven demo` seeds known passwords and runs only in development.")
+    if "HAVEN_SERVICE_NAME" not in environ:
+        # The demo page is this fictional charity's site: the widget and the staff
+        # pages carry its name too, unless the person trying the demo chose another.
+        settings = replace(settings, service_name=DEMO_SERVICE_NAME)
     _migrate(settings)
     asyncio.run(_seed_demo(settings))
     url = settings.effective_public_url

@@ -93,3 +93,17 @@ def test_production_refuses_the_demo_and_a_missing_secret(
     monkeypatch.setenv("HAVEN_ENV", "production")
     assert cli.main(["demo"]) == 2
     assert "SECRET_KEY" in capsys.readouterr().err
+
+
+def test_the_demo_carries_the_demo_charitys_name_unless_one_is_chosen(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The demo page is Harbour Lane's site; the widget and staff pages say so too.
+    served: list[Settings] = []
+    monkeypatch.setattr(cli, "serve", served.append)  # stop before uvicorn takes over
+    monkeypatch.delenv("HAVEN_SERVICE_NAME", raising=False)
+    assert cli.main(["demo"]) == 0
+    monkeypatch.setenv("HAVEN_SERVICE_NAME", "Hafan Helpline")
+    assert cli.main(["demo"]) == 0
+    assert [s.service_name for s in served] == [cli.DEMO_SERVICE_NAME, "Hafan Helpline"]
+    assert "Demo charity page" in capsys.readouterr().out
