@@ -24,7 +24,7 @@ from counsellor_ui.supervisor_views import (
     supervisor_live,
 )
 from counsellor_ui.transfer_views import accept, cancel, decline
-from counsellor_ui.web import HERE, page, redirect
+from counsellor_ui.web import HERE, brand_stylesheet, page, redirect
 from counsellor_ui.wrapup_views import end, wrap_up_page
 from counsellor_ui.ws import counsellor_socket
 
@@ -35,6 +35,7 @@ def counsellor_routes() -> list[BaseRoute]:
     chat = "/sessions/{session_id:int}"
     return [
         Route("/", dashboard),
+        Route("/brand.css", brand_stylesheet),
         Route("/sign-in", sign_in_page, methods=["GET"]),
         Route("/sign-in", sign_in_post, methods=POST),
         Route("/sign-out", sign_out_post, methods=POST),

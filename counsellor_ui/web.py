@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -26,10 +26,11 @@ HERE = Path(__file__).parent
 
 
 def service_context(request: Request) -> dict[str, Any]:
-    """What every page shows of the service: the charity's name, its clock."""
+    """What every page shows of the service: the charity's name, logo, its clock."""
     settings = service_settings(request)
     return {
         "service_name": settings.service_name,
+        "service_logo": settings.logo_url,
         "service_timezone": settings.timezone,
         "time_locale": settings.time_locale,
     }
@@ -45,10 +46,27 @@ templates.env.globals["describe_reason"] = describe_reason
 templates.env.globals["queue_label"] = queue_label
 
 # Scripts and styles come only from this app; nothing may frame the workspace.
+# Images may also come from the charity's logo address (HAVEN_LOGO_URL), nowhere else.
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:{logo}; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
+
+
+def content_security_policy(logo_url: str) -> str:
+    """The workspace's policy, letting in the logo's origin when it is on another site."""
+    parts = urlsplit(logo_url)
+    logo = f" {parts.scheme}://{parts.netloc}" if parts.scheme == "https" and parts.netloc else ""
+    return CONTENT_SECURITY_POLICY.format(logo=logo)
+
+
+def brand_css(accent: str) -> str:
+    """The charity's accent colour for the staff pages (checked #rrggbb, so safe to write).
+
+    ``--accent-dark`` (hover, links, outlined buttons) is a darker shade of it."""
+    r, g, b = (int(accent[i : i + 2], 16) for i in (1, 3, 5))
+    dark = f"#{round(r * 0.72):02x}{round(g * 0.72):02x}{round(b * 0.72):02x}"
+    return f":root {{ --accent: {accent}; --accent-dark: {dark}; }}\n"
 
 
 def page(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
@@ -57,7 +75,9 @@ def page(request: Request, name: str, status_code: int = 200, **context: Any) ->
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response.headers["Content-Security-Policy"] = content_security_policy(
+        service_settings(request).logo_url
+    )
     return response
 
 
@@ -78,3 +98,13 @@ def form_int(form: FormData, name: str) -> int:
     if not raw.isdigit():
         raise PageError(400, "The form was missing a choice. Go back and try again.")
     return int(raw)
+
+
+async def brand_stylesheet(request: Request) -> Response:
+    """``/counsellor/brand.css``: the accent colour, after style.css on every page."""
+    css = brand_css(service_settings(request).accent_colour)
+    return Response(
+        css,
+        media_type="text/css",
+        headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
+    )

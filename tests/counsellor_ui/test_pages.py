@@ -12,6 +12,7 @@ from starlette.routing import Route
 from bot_engine import SessionEvent, UserMessage
 from counsellor_ui import counsellor_routes
 from counsellor_ui.auth import SESSION_COOKIE
+from counsellor_ui.web import brand_css, content_security_policy
 from gateway.actions.bot import run_bot
 from gateway.actions.canned import save_canned
 from gateway.actions.messages import post_user_message
@@ -27,7 +28,8 @@ pytestmark = pytest.mark.asyncio
 # Pages and posts only supervisors and admins may use; every other route is for all staff.
 SUPERVISOR_ONLY = {"/supervisor", "/supervisor/live", "/canned", "/canned/delete", "/staff"}
 SUPERVISOR_ONLY |= {"/staff/active"}
-PUBLIC = {"/sign-in"}
+# The sign-in page, and the colour it wears (brand.css holds nothing but the accent).
+PUBLIC = {"/sign-in", "/brand.css"}
 
 
 def services(server: LiveServer) -> Services:
@@ -257,3 +259,12 @@ async def test_a_forged_or_unsigned_session_cookie_is_refused(live_server: LiveS
             assert response.headers["location"].endswith("/counsellor/sign-in")
     async with real.http() as client:
         assert (await client.get("/counsellor/")).status_code == 200
+
+
+async def test_the_accent_stylesheet_is_the_checked_colour_and_a_darker_shade() -> None:
+    css = brand_css("#7a1f5c")
+    assert css == ":root { --accent: #7a1f5c; --accent-dark: #581642; }\n"
+    assert content_security_policy("").count("img-src 'self' data:;") == 1
+    policy = content_security_policy("https://cdn.example.org/logo.svg")
+    assert "img-src 'self' data: https://cdn.example.org;" in policy
+    assert "img-src 'self' data:;" in content_security_policy("/static/logo.svg")

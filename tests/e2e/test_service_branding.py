@@ -169,6 +169,7 @@ async def test_a_person_and_a_counsellor_see_the_charity_and_its_clock(
     desk_ctx = await browser.new_context(
         viewport={"width": 1280, "height": 800}, timezone_id="America/New_York", bypass_csp=True
     )
+    await desk_ctx.route(LOGO, serve_logo)
     desk = await desk_ctx.new_page()
     await desk.goto(f"{live_server.http}/counsellor/")
     await expect(desk).to_have_title(f"Sign in · {NAME} counsellor workspace")
@@ -176,6 +177,13 @@ async def test_a_person_and_a_counsellor_see_the_charity_and_its_clock(
         f"{NAME} counsellor workspace, powered by Haven"
     )
     assert await desk.locator("link[rel=icon]").get_attribute("href") == "/favicon.svg"
+    # The staff pages wear the charity's colour and logo too.
+    sign_in_button = desk.get_by_role("button", name="Sign in")
+    red, green, blue = (int(ACCENT[i : i + 2], 16) for i in (1, 3, 5))
+    await expect(sign_in_button).to_have_css("background-color", f"rgb({red}, {green}, {blue})")
+    staff_logo = desk.locator("header img.brand-logo")
+    assert await staff_logo.get_attribute("src") == LOGO
+    assert await staff_logo.evaluate("img => img.complete && img.naturalWidth") == 150
     await desk.screenshot(path=str(artifacts / "branding-2-sign-in.png"))
     await no_serious_axe_violations(desk, axe_source)
 
