@@ -119,7 +119,7 @@ class ChatSession(Base):
     counsellor_id: Mapped[int | None] = mapped_column(
         ForeignKey("staff.id", ondelete="SET NULL"), nullable=True, index=True
     )
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -254,3 +254,52 @@ class Rating(Base):
     comment: Mapped[str | None] = mapped_column(Text, nullable=True)
     locale: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class QueueWait(Base):
+    """One wait in the queue: when the session entered it, why, at what priority and
+    risk level, and how the wait ended (claimed, by whom; abandoned; erased).
+
+    A session released and claimed again has a row for each wait; the statistics of
+    waits (docs/statistics.md) come from these rows, never from ``chat_sessions``.
+    """
+
+    __tablename__ = "queue_waits"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("chat_sessions.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    entered_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # Why the session entered the queue ("escalated", "released", "dropped", ...).
+    cause: Mapped[str] = mapped_column(String(16))
+    priority: Mapped[int] = mapped_column(Integer)
+    risk_level: Mapped[str] = mapped_column(String(16))
+    # Null while the session is still waiting.
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # How the wait ended ("claimed", "abandoned", "erased", ...); null while waiting.
+    outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # Who claimed it, when it was claimed.
+    staff_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+
+
+class AuditEvent(Base):
+    """Append-only: who did what to which session reference, and when.
+
+    Never message text: ``detail`` is a short description made by the code (an
+    outcome, a colleague's name, a count), not anything a person wrote. The session
+    is a plain number, not a foreign key, so the record outlives an erased session.
+    """
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    staff_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    action: Mapped[str] = mapped_column(String(32))
+    session_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    detail: Mapped[str | None] = mapped_column(String(200), nullable=True)
