@@ -262,6 +262,9 @@ class QueueWait(Base):
 
     A session released and claimed again has a row for each wait; the statistics of
     waits (docs/statistics.md) come from these rows, never from ``chat_sessions``.
+    The vocabulary of ``cause`` and ``outcome`` and the exact meaning of each column
+    are in gateway/actions/waits.py; ``priority`` and ``risk_level`` are the highest
+    the session had while it waited.
     """
 
     __tablename__ = "queue_waits"
