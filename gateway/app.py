@@ -33,6 +33,8 @@ from gateway.db import Database
 from gateway.delivery import BotDelivery
 from gateway.live.hub import LiveHub
 from gateway.live.widget import chat_endpoint
+from gateway.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from gateway.metrics import Metrics, tokens_match
 from gateway.ratelimit import ConnectionCounter
 from gateway.runtime import Runtime
 from gateway.scheduler import run_timers
@@ -135,6 +137,35 @@ async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok", "warm": warming is None or warming.done()})
 
 
+async def metrics_endpoint(request: Request) -> Response:
+    """Prometheus text for a scraper holding ``HAVEN_METRICS_TOKEN`` as a bearer token.
+
+    No token set: the endpoint does not exist (404). A missing or wrong token: 401.
+    """
+    settings: Settings = request.app.state.settings
+    if not settings.metrics_token:
+        return Response("Not Found", status_code=404, media_type="text/plain")
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not tokens_match(given.strip(), settings.metrics_token):
+        return Response(
+            "Unauthorized",
+            status_code=401,
+            media_type="text/plain",
+            headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+        )
+    runtime: Runtime = request.state.runtime
+    metrics: Metrics = request.app.state.metrics
+    members = list(runtime.hub.members)
+    workspaces = sum(1 for m in members if m.staff_id is not None)
+    async with runtime.svc.read() as session:
+        await metrics.refresh(session, widgets=len(members) - workspaces, workspaces=workspaces)
+    return Response(
+        metrics.exposition(),
+        media_type=METRICS_CONTENT_TYPE,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
 async def root(request: Request) -> Response:
     return RedirectResponse("/demo", status_code=302)
 
@@ -149,6 +180,7 @@ def create_app(settings: Settings | None = None, *, timers: bool = True) -> Star
     settings = settings or load_settings()
     settings.ensure_data_dir()
     bot = build_bot(settings)  # a broken script stops the start here, with every problem listed
+    metrics = Metrics()  # this app's own registry (several apps may share a test run)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
@@ -157,7 +189,9 @@ def create_app(settings: Settings | None = None, *, timers: bool = True) -> Star
         await broker.connect()
         url = settings.effective_database_url
         appender = SQLiteAppender.for_url(url, db.writer) or PostgresAppender.for_url(url)
-        svc = Services(settings=settings, db=db, broker=broker, bot=bot, appender=appender)
+        svc = Services(
+            settings=settings, db=db, broker=broker, bot=bot, appender=appender, metrics=metrics
+        )
         runtime = Runtime(
             svc=svc,
             delivery=BotDelivery(broker),
@@ -189,6 +223,7 @@ def create_app(settings: Settings | None = None, *, timers: bool = True) -> Star
     routes = [
         Route("/", root),
         Route("/healthz", healthz),
+        Route("/metrics", metrics_endpoint),
         Route("/widget.js", widget_js),
         Route("/demo", demo_page),
         Route("/favicon.svg", favicon),
@@ -199,4 +234,5 @@ def create_app(settings: Settings | None = None, *, timers: bool = True) -> Star
     ]
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=dict(EXCEPTION_HANDLERS))
     app.state.settings = settings
+    app.state.metrics = metrics
     return app

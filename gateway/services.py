@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,6 +18,9 @@ from gateway.db import Database
 from gateway.events import Event
 from gateway.models import utcnow
 from gateway.settings import Settings
+
+if TYPE_CHECKING:
+    from gateway.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +46,8 @@ class Services:
     clock: Callable[[], datetime] = utcnow
     # The live chat's hot path (gateway/appender*.py); None: every write is a unit of work.
     appender: BatchAppender | None = None
+    # Prometheus counters of this app (gateway/metrics.py); None: nothing is counted.
+    metrics: Metrics | None = None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:

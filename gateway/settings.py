@@ -152,6 +152,10 @@ class Settings:
     # "all" deletes them and the wrap-up too, keeping only the anonymous counts.
     erase_staff_records: str = "outcomes"
 
+    # --- Operations ---
+    # Bearer token a Prometheus scraper sends to /metrics. Empty: /metrics answers 404.
+    metrics_token: str = ""
+
     @property
     def development(self) -> bool:
         return self.env == DEVELOPMENT

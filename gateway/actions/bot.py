@@ -100,6 +100,8 @@ async def bot_step(
         if on_duty == 0 or places <= 0:
             context = replace(context, counsellors_available=on_duty, free_places=places)
             result = svc.bot.step(state, event, tx.now, context)
+    if svc.metrics is not None:
+        svc.metrics.bot_turn()
     chat.bot_state = result.state.to_json()
     chat.mood = result.state.mood
     for output in result.outputs:
@@ -111,7 +113,7 @@ async def bot_step(
             turn.delays[message.seq] = output.typing_delay_s
             turn.spoke = True
         elif isinstance(output, Escalate):
-            await escalate(
+            raised = await escalate(
                 tx,
                 chat,
                 priority=_priority(output.priority.value),
@@ -120,6 +122,8 @@ async def bot_step(
                 level=output.level,
                 topic=output.topic,
             )
+            if raised and svc.metrics is not None:
+                svc.metrics.escalated(output.level.value)
         elif isinstance(output, ScheduleCheckin):
             chat.checkin_at = output.at
         elif isinstance(output, End):

@@ -123,7 +123,8 @@ async def _crisis_while_waiting(
     match = svc.bot.detect(text, locale)
     if match is not None and match.kind == "crisis":
         chat = await lock_session(tx, session_id)
-        await escalate_for(tx, chat, match)
+        if await escalate_for(tx, chat, match) and svc.metrics is not None:
+            svc.metrics.escalated(chat.risk_level)
 
 
 async def state_of(tx: Transaction, session_id: int) -> SessionState:
