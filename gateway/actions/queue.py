@@ -10,7 +10,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot_engine import RiskLevel, RiskTopic, TriggerMatch
 from gateway.actions.records import add_system_message, lock_session, set_state
+from gateway.actions.waits import (
+    CAUSE_DROPPED,
+    CAUSE_ESCALATED,
+    CAUSE_RELEASED,
+    CAUSE_REQUEUED,
+    OUTCOME_CLAIMED,
+    close_wait,
+    open_wait,
+    raise_wait,
+)
 from gateway.events import QUEUE_CHANNEL, QueueChanged
+from gateway.metrics import open_wait_began
 from gateway.models import ChatSession, Staff
 from gateway.queue_order import QueueEntry, order_queue
 from gateway.services import Services, Transaction
@@ -47,6 +58,7 @@ async def escalate(
             queue_front=False,
             checkin_at=None,
         )
+        await open_wait(tx, chat, cause=CAUSE_ESCALATED)
     elif state == SessionState.QUEUED and (
         priority > chat.priority or level.rank > RiskLevel.parse(chat.risk_level).rank
     ):
@@ -56,6 +68,7 @@ async def escalate(
         if level.rank > RiskLevel.parse(chat.risk_level).rank:
             chat.risk_level = level.value
             chat.risk_topic = topic.value if topic else chat.risk_topic
+        await raise_wait(tx, chat)
     else:
         return False
     tx.publish_after_commit(QUEUE_CHANNEL, QueueChanged(session_id=chat.id, reason="escalated"))
@@ -212,7 +225,11 @@ async def claim_session(svc: Services, *, session_id: int, staff_id: int) -> Cla
         await tx.session.refresh(chat)
         await add_system_message(tx, chat, f"{staff.display_name} has joined the chat.")
         await set_state(tx, chat, SessionState.LIVE, counsellor=staff)
+        entered_at = await open_wait_began(tx.session, chat.id) if svc.metrics else None
+        await close_wait(tx, chat.id, outcome=OUTCOME_CLAIMED, staff_id=staff_id)
         tx.publish_after_commit(QUEUE_CHANNEL, QueueChanged(session_id=chat.id, reason="claimed"))
+    if svc.metrics is not None:
+        svc.metrics.wait_claimed(priority=chat.priority, entered_at=entered_at, claimed_at=tx.now)
     return ClaimResult(True, session_id, owner_name=staff.display_name)
 
 
@@ -225,10 +242,19 @@ async def take_next(svc: Services, *, staff_id: int) -> ClaimResult | None:
     return None
 
 
-async def return_to_queue(tx: Transaction, chat: ChatSession, *, text: str, reason: str) -> None:
-    """Put a live chat back at the front of the queue and tell the person why."""
+async def return_to_queue(
+    tx: Transaction, chat: ChatSession, *, text: str, reason: str, cause: str | None = None
+) -> None:
+    """Put a live chat back at the front of the queue and tell the person why.
+
+    A new wait begins (gateway/actions/waits.py): its cause is ``cause``, or the
+    reason when that is "dropped" or "released".
+    """
     await add_system_message(tx, chat, text)
     await set_state(tx, chat, SessionState.QUEUED, counsellor_id=None, queue_front=True)
+    if cause is None:
+        cause = {"dropped": CAUSE_DROPPED, "released": CAUSE_RELEASED}.get(reason, CAUSE_REQUEUED)
+    await open_wait(tx, chat, cause=cause)
     tx.publish_after_commit(QUEUE_CHANNEL, QueueChanged(session_id=chat.id, reason=reason))
 
 
@@ -245,7 +271,7 @@ async def return_all_to_queue(tx: Transaction, *, staff_id: int, text: str) -> l
     )
     chats = list(result.scalars())
     for chat in chats:
-        await return_to_queue(tx, chat, text=text, reason="released")
+        await return_to_queue(tx, chat, text=text, reason="released", cause=CAUSE_REQUEUED)
     return [chat.id for chat in chats]
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select, update
 
 from gateway.actions.records import add_ending_notice, lock_session, set_state
+from gateway.actions.waits import OUTCOME_ERASED, OUTCOME_LEFT, close_wait
 from gateway.events import (
     QUEUE_CHANNEL,
     QueueChanged,
@@ -136,6 +137,8 @@ async def leave_session(svc: Services, *, session_id: int) -> LeftSession:
         notice = await add_ending_notice(svc, tx, chat, "person_left", LEFT)
         new_state = SessionState.ABANDONED if state == SessionState.QUEUED else SessionState.CLOSED
         await set_state(tx, chat, new_state, closed_at=tx.now, checkin_at=None)
+        if state == SessionState.QUEUED:
+            await close_wait(tx, chat.id, outcome=OUTCOME_LEFT)
         if state in (SessionState.QUEUED, SessionState.LIVE):
             tx.publish_after_commit(QUEUE_CHANNEL, QueueChanged(session_id=chat.id, reason="left"))
     return LeftSession(new_state, notice.seq)
@@ -168,6 +171,8 @@ async def erase_session(svc: Services, *, session_id: int, notify: bool = True) 
         if not was.finished:
             chat.state = SessionState.CLOSED.value
             chat.closed_at = tx.now
+        if was == SessionState.QUEUED:
+            await close_wait(tx, chat.id, outcome=OUTCOME_ERASED)
         if notify:
             tx.publish_after_commit(session_channel(chat.id), SessionErased(session_id=chat.id))
         elif not was.finished:

@@ -23,6 +23,7 @@ from sqlalchemy import ColumnElement, or_, select, update
 
 from gateway.actions.queue import return_to_queue
 from gateway.actions.records import add_ending_notice, lock_session, set_state
+from gateway.actions.waits import OUTCOME_ABANDONED, close_wait
 from gateway.events import QUEUE_CHANNEL, QueueChanged
 from gateway.models import ChatSession, Staff
 from gateway.services import Services
@@ -120,5 +121,7 @@ async def abandon_waiting(svc: Services, *, session_id: int) -> bool:
         await tx.session.refresh(chat)
         await add_ending_notice(svc, tx, chat, "timed_out", ABANDONED)
         await set_state(tx, chat, SessionState.ABANDONED)
+        # The wait ended when the person was last seen, not when the timer noticed.
+        await close_wait(tx, chat.id, outcome=OUTCOME_ABANDONED, at=chat.user_seen_at)
         tx.publish_after_commit(QUEUE_CHANNEL, QueueChanged(session_id=chat.id, reason="abandoned"))
     return True
