@@ -23,6 +23,9 @@ PRODUCTION = "production"
 _PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev-insecure-key"})
 # HAVEN_ERASE_STAFF_RECORDS values, the default first.
 ERASE_POLICIES = ("outcomes", "keep", "all")
+# The keys of HAVEN_WAIT_TARGETS, most urgent first: a wait's risk level when it has
+# one, otherwise its priority (gateway/actions/waits.py, docs/statistics.md).
+WAIT_CLASSES = ("imminent", "high", "concern", "requested", "other")
 _DEV_SECRET = "dev-insecure-key"  # noqa: S105 - the known development value, refused in production
 
 
@@ -152,6 +155,17 @@ class Settings:
     # "all" deletes them and the wrap-up too, keeping only the anonymous counts.
     erase_staff_records: str = "outcomes"
 
+    # --- Statistics (docs/statistics.md) ---
+    # Seconds within which a wait of each class should be claimed: "class=seconds"
+    # pairs for every one of WAIT_CLASSES. A minute for anyone at risk (the common
+    # target of crisis lines for answering), two for a concern, ten for everyone else.
+    wait_targets: str = "imminent=60,high=60,concern=120,requested=600,other=600"
+    # The share of waits a helpline aims to claim within target (drawn on the chart).
+    service_level_goal: float = 0.8
+    # A person who gives up within this many seconds is not counted against the
+    # service level: they left before anyone could reasonably have answered.
+    short_abandon_s: float = 30.0
+
     # --- Operations ---
     # Bearer token a Prometheus scraper sends to /metrics. Empty: /metrics answers 404.
     metrics_token: str = ""
@@ -185,12 +199,37 @@ class Settings:
         return branding.absolute_logo_url(self.logo_url, self.effective_public_url)
 
     @property
+    def wait_target_s(self) -> dict[str, float]:
+        """HAVEN_WAIT_TARGETS as seconds by wait class."""
+        return parse_wait_targets(self.wait_targets)
+
+    @property
     def hours(self) -> OpeningHours:
         return parse_opening_hours(self.opening_hours, self.timezone)
 
     def ensure_data_dir(self) -> None:
         if not self.database_url or self.database_url.startswith("sqlite"):
             self.data_dir.mkdir(parents=True, exist_ok=True)
+
+
+def parse_wait_targets(raw: str) -> dict[str, float]:
+    """``"imminent=60,high=60,..."`` as seconds for every wait class; ValueError if not."""
+    targets: dict[str, float] = {}
+    for part in raw.split(","):
+        if not part.strip():
+            continue
+        key, sep, value = part.partition("=")
+        key = key.strip().lower()
+        if not sep or key not in WAIT_CLASSES or key in targets:
+            raise ValueError(f"{part.strip()!r}: expected one of {', '.join(WAIT_CLASSES)}=seconds")
+        seconds = float(value)
+        if not 0 < seconds < 86400:
+            raise ValueError(f"{part.strip()!r}: seconds must be above 0 and below a day")
+        targets[key] = seconds
+    missing = [key for key in WAIT_CLASSES if key not in targets]
+    if missing:
+        raise ValueError(f"no target for {', '.join(missing)}")
+    return targets
 
 
 def _convert(name: str, raw: str, default: Any) -> Any:
@@ -266,6 +305,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         )
     if not settings.wrapup_outcomes:
         raise SettingsError(f"{PREFIX}WRAPUP_OUTCOMES must list at least one outcome.")
+    try:
+        settings.wait_target_s  # noqa: B018 - read once so a mistake stops the start
+    except ValueError as exc:
+        raise SettingsError(f"{PREFIX}WAIT_TARGETS: {exc}") from exc
+    if not 0 < settings.service_level_goal <= 1:
+        raise SettingsError(f"{PREFIX}SERVICE_LEVEL_GOAL must be above 0 and at most 1.")
     if not settings.development and len(settings.secret_key) < 32:
         raise SettingsError(f"{PREFIX}SECRET_KEY must be at least 32 characters in production.")
     return settings

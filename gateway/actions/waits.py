@@ -27,6 +27,7 @@ from sqlalchemy import case, literal, select, update
 from bot_engine import RiskLevel
 from gateway.models import ChatSession, QueueWait, UTCDateTime
 from gateway.services import Transaction
+from gateway.settings import WAIT_CLASSES as WAIT_CLASSES  # re-exported
 from gateway.types import Priority
 
 # Causes: why a session entered the queue.
@@ -55,10 +56,9 @@ OUTCOMES = (
 # The person gave up before a claim: these count as abandoned in the statistics.
 GAVE_UP = (OUTCOME_ABANDONED, OUTCOME_LEFT, OUTCOME_ERASED)
 
-# Wait classes: the keys of HAVEN_WAIT_TARGETS, most urgent first. A wait's class is
-# its risk level when it has one, otherwise its priority (a crisis nobody gave a
-# level is ``high``, as bot_engine.RiskLevel.of_crisis queues it).
-WAIT_CLASSES = ("imminent", "high", "concern", "requested", "other")
+# Wait classes (gateway.settings.WAIT_CLASSES) are the keys of HAVEN_WAIT_TARGETS,
+# most urgent first. A wait's class is its risk level when it has one, otherwise its
+# priority (a crisis nobody gave a level is ``high``, as RiskLevel.of_crisis queues it).
 
 
 def wait_class(priority: int, risk_level: str) -> str:
