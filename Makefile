@@ -1,7 +1,8 @@
 # Haven Gateway: the two commands a newcomer needs are `make run` and `make test`.
 # Both build their own virtual environment in .venv; nothing is installed globally.
 #
-#   make run     install, migrate a local SQLite database, seed demo accounts, serve the demo
+#   make run     install, migrate a local SQLite database, seed demo accounts and (once)
+#                60 days of synthetic history (haven history), serve the demo
 #   make test    install (plus axe-core from npm when npm exists) and run the whole test suite
 #   make lint    ruff and mypy, as CI runs them
 #   make bench   the benchmarks under bench/ (results land in bench/results/, git-ignored)

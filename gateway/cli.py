@@ -1,4 +1,4 @@
-"""``haven``: migrate, serve, create-user, demo, bot."""
+"""``haven``: migrate, serve, create-user, demo, history, bot."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import uvicorn
 from sqlalchemy import select
@@ -20,7 +21,8 @@ from gateway.actions.canned import list_canned, save_canned
 from gateway.actions.staff import StaffError, create_staff
 from gateway.app import build_bot, create_app
 from gateway.broker import MemoryBroker
-from gateway.db import Database
+from gateway.db import Database, create_engine
+from gateway.history import HistoryCounts, generate_history, has_history
 from gateway.logs import uvicorn_log_config
 from gateway.models import Staff
 from gateway.services import Services
@@ -137,6 +139,71 @@ async def _seed_canned(svc: Services) -> None:
         await save_canned(svc, staff=lead, title=title, body=body, shortcut=shortcut)
 
 
+# The demo's history (gateway/history.py): two months at a small helpline's volume,
+# written once (the marker: any session older than today), in a few seconds.
+DEMO_HISTORY_DAYS = 60
+DEMO_SESSIONS_PER_DAY = 40
+DEMO_HISTORY_SEED = 11
+
+
+async def _history(
+    settings: Settings, *, days: int, sessions_per_day: float, seed: int, once: bool
+) -> HistoryCounts | None:
+    """Write synthetic history; with ``once``, only if there is none yet (None: skipped)."""
+    engine = create_engine(settings.effective_database_url)
+    try:
+        if once and await has_history(engine, now=datetime.now(UTC), timezone=settings.timezone):
+            return None
+        return await generate_history(
+            engine,
+            days=days,
+            sessions_per_day=sessions_per_day,
+            seed=seed,
+            timezone=settings.timezone,
+            outcomes=settings.wrapup_outcomes,
+        )
+    finally:
+        await engine.dispose()
+
+
+def history(settings: Settings, *, days: int, sessions_per_day: float, seed: int) -> None:
+    if not settings.development:
+        raise SettingsError(
+            "`haven history` writes made-up chats into the database and runs only in development."
+        )
+    if days < 1 or sessions_per_day <= 0:
+        raise SettingsError("--days and --sessions-per-day must be positive.")
+    _migrate(settings)
+    counts = asyncio.run(
+        _history(settings, days=days, sessions_per_day=sessions_per_day, seed=seed, once=False)
+    )
+    assert counts is not None
+    print(_history_line(counts, days))
+
+
+def seed_demo_history(settings: Settings) -> HistoryCounts | None:
+    """The demo's history, the first time only (None: there was history already)."""
+    seeded = asyncio.run(
+        _history(
+            settings,
+            days=DEMO_HISTORY_DAYS,
+            sessions_per_day=DEMO_SESSIONS_PER_DAY,
+            seed=DEMO_HISTORY_SEED,
+            once=True,
+        )
+    )
+    if seeded is not None:
+        print(_history_line(seeded, DEMO_HISTORY_DAYS), flush=True)
+    return seeded
+
+
+def _history_line(counts: HistoryCounts, days: int) -> str:
+    return (
+        f"Synthetic history of {days} days: {counts.sessions} sessions, {counts.waits} waits "
+        f"({counts.abandoned} given up), {counts.wrap_ups} wrap-ups, {counts.ratings} ratings."
+    )
+
+
 def _read_password(from_stdin: bool) -> str:
     if from_stdin or not sys.stdin.isatty():
         return sys.stdin.readline().rstrip("\n")
@@ -156,6 +223,7 @@ def demo(settings: Settings, environ: Mapping[str, str] = os.environ) -> None:
         settings = replace(settings, service_name=DEMO_SERVICE_NAME)
     _migrate(settings)
     asyncio.run(_seed_demo(settings))
+    seed_demo_history(settings)
     url = settings.effective_public_url
     print(
         "\nHaven Gateway demo\n"
@@ -189,6 +257,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo_p = commands.add_parser("demo", help="migrate, seed demo accounts and serve the demo")
     demo_p.add_argument("--port", type=int)
+    hist = commands.add_parser(
+        "history", help="write synthetic history for a demo (development only; no message text)"
+    )
+    hist.add_argument("--days", type=int, default=90, help="days before today (default 90)")
+    hist.add_argument(
+        "--sessions-per-day", type=float, default=DEMO_SESSIONS_PER_DAY, help="average per day"
+    )
+    hist.add_argument("--seed", type=int, default=DEMO_HISTORY_SEED, help="random seed")
     bot = commands.add_parser("bot", help="bot script tools: lint PATH, try PATH")
     bot.add_argument("args", nargs=argparse.REMAINDER)
     return parser
@@ -219,6 +295,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"Created {role.value} {args.username!r}.")
         elif args.command == "demo":
             demo(settings)
+        elif args.command == "history":
+            history(
+                settings, days=args.days, sessions_per_day=args.sessions_per_day, seed=args.seed
+            )
     except (SettingsError, StaffError) as exc:
         print(f"haven: {exc}", file=sys.stderr)
         return 2
