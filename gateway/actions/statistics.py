@@ -1,0 +1,537 @@
+"""The statistics of a period, computed as docs/statistics.md defines them.
+
+Reads only. Every figure is aggregated in the database over an indexed range of
+``queue_waits.entered_at`` (waits) or ``chat_sessions.created_at`` (sessions,
+wrap-ups) or ``ratings.created_at``. Percentiles are linear between closest ranks
+(PostgreSQL's ``percentile_cont``; Python's ``statistics.quantiles(method=
+"inclusive")``): PostgreSQL computes them itself, SQLite sends the one column sorted
+and ``percentile`` below does the same arithmetic. Days and hours are local to
+``HAVEN_TIMEZONE``: PostgreSQL converts with ``timezone()``, SQLite shifts each
+time by the zone's offset in force then (``LocalTime``), so a day across a change
+of clocks has 23 or 25 hours, as it had.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Float, Integer, String, and_, case, cast, func, literal, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from gateway.actions.waits import GAVE_UP, OUTCOME_CLAIMED, WAIT_CLASSES
+from gateway.models import ChatSession, QueueWait, Rating, Staff, WrapUp, WrapUpOutcome
+from gateway.services import Services
+from gateway.settings import Settings
+
+# Upper edges of the wait histogram's bins, in seconds (the last bin has none).
+BIN_EDGES_S = (30, 60, 120, 300, 600, 1200, 1800, 3600)
+_RISKS = ("imminent", "high", "concern")
+
+
+def percentile(ordered: Sequence[float], q: float) -> float | None:
+    """The ``q``-th percentile (0..100) of sorted values, linear between closest ranks."""
+    if not ordered:
+        return None
+    h = (len(ordered) - 1) * q / 100
+    low = math.floor(h)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (h - low) * (ordered[high] - ordered[low])
+
+
+# --- periods and local time ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    """Local calendar days ``first``..``last`` (inclusive), as UTC ``[start, end)``."""
+
+    first: date
+    last: date
+    start: datetime
+    end: datetime
+
+    @property
+    def days(self) -> list[date]:
+        return [self.first + timedelta(days=i) for i in range((self.last - self.first).days + 1)]
+
+
+def local_midnight(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
+
+
+def period_of(first: date, last: date, zone: ZoneInfo) -> Period:
+    return Period(
+        first, last, local_midnight(first, zone), local_midnight(last + timedelta(1), zone)
+    )
+
+
+class LocalTime:
+    """UTC offsets of a zone over a range, for SQLite, which has no time zones."""
+
+    def __init__(self, zone: ZoneInfo, start: datetime, end: datetime) -> None:
+        self.changes: list[tuple[datetime, int]] = []  # (from this instant, offset s)
+        at = start
+        offset = self._offset(zone, at)
+        self.changes.append((at, offset))
+        while at < end:
+            step = min(at + timedelta(days=1), end)
+            if self._offset(zone, step) != offset:
+                low, high = at, step  # the change lies in (low, high]: bisect to the second
+                while high - low > timedelta(seconds=1):
+                    mid = low + (high - low) / 2
+                    low, high = (mid, high) if self._offset(zone, mid) == offset else (low, mid)
+                offset = self._offset(zone, high)
+                self.changes.append((high.replace(microsecond=0), offset))
+            at = step
+
+    @staticmethod
+    def _offset(zone: ZoneInfo, at: datetime) -> int:
+        delta = at.astimezone(zone).utcoffset()
+        return int(delta.total_seconds()) if delta else 0
+
+    def sqlite(self, column: Any) -> ColumnElement[str]:
+        """``column`` (a UTC time) as local 'YYYY-MM-DD HH:MM:SS' text on SQLite."""
+        first = f"{self.changes[0][1]:+d} seconds"
+        shift: Any = literal(first)
+        if len(self.changes) > 1:
+            # Each offset applies from its instant on: test the latest first.
+            shift = case(
+                *(
+                    (
+                        column >= literal(at.replace(tzinfo=None).isoformat(" "), String),
+                        f"{off:+d} seconds",
+                    )
+                    for at, off in reversed(self.changes[1:])
+                ),
+                else_=first,
+            )
+        return func.datetime(column, shift)
+
+
+def _local(db: str, column: Any, zone: ZoneInfo, period: Period) -> Any:
+    """The local time of a UTC column, for grouping by day, hour and weekday."""
+    if db == "postgresql":
+        return func.timezone(zone.key, column)
+    return LocalTime(zone, period.start, period.end).sqlite(column)
+
+
+def _day(db: str, local: Any) -> Any:
+    return func.to_char(local, "YYYY-MM-DD") if db == "postgresql" else func.date(local)
+
+
+def _hour_and_weekday(db: str, local: Any) -> tuple[Any, Any]:
+    """Local hour 0..23 and weekday 0=Monday..6 (both databases count Sunday as 0)."""
+    if db == "postgresql":
+        hour = cast(func.extract("hour", local), Integer)
+        dow = cast(func.extract("dow", local), Integer)
+    else:
+        hour = cast(func.strftime("%H", local), Integer)
+        dow = cast(func.strftime("%w", local), Integer)
+    return hour, (dow + 6) % 7
+
+
+def _seconds(db: str, later: Any, earlier: Any) -> Any:
+    if db == "postgresql":
+        return cast(func.extract("epoch", later - earlier), Float)
+    # julianday() is a double of days: to the millisecond, as PostgreSQL would give it.
+    return func.round((func.julianday(later) - func.julianday(earlier)) * 86400.0, 3)
+
+
+# --- wait classes -------------------------------------------------------------------
+
+
+def class_of(priority: Any, risk: Any) -> Any:
+    """SQL for gateway.actions.waits.wait_class."""
+    return case(
+        (risk.in_(_RISKS), risk),
+        (priority >= 3, "high"),
+        (priority == 2, "requested"),
+        else_="other",
+    )
+
+
+def _in_class(priority: Any, risk: Any, key: str | None) -> ColumnElement[bool]:
+    if key is None:
+        return literal(True)
+    if key in _RISKS:
+        extra = [and_(risk.notin_(_RISKS), priority >= 3)] if key == "high" else []
+        return or_(risk == key, *extra)
+    return and_(risk.notin_(_RISKS), priority == (2 if key == "requested" else 1))
+
+
+# --- the figures ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WaitFigures:
+    waits: int  # entered the queue in the period
+    claimed: int
+    gave_up: int  # abandoned, left or erased before a claim
+    waiting: int  # not ended yet
+    median_s: float | None
+    p90_s: float | None
+    p95_s: float | None
+    max_s: float | None
+    abandon_median_s: float | None  # time to abandon
+
+    @property
+    def abandonment_rate(self) -> float | None:
+        ended = self.claimed + self.gave_up
+        return self.gave_up / ended if ended else None
+
+
+@dataclass(frozen=True)
+class ClassLevel:
+    """Service level of one wait class: ``met`` of ``counted`` waits within ``target_s``."""
+
+    key: str
+    target_s: float
+    met: int
+    counted: int  # claimed, plus gave up after HAVEN_SHORT_ABANDON_S
+    short_abandoned: int  # gave up sooner: not counted
+
+    @property
+    def missed(self) -> int:
+        return self.counted - self.met
+
+
+@dataclass(frozen=True)
+class Bin:
+    low_s: float
+    high_s: float | None
+    count: int
+
+
+@dataclass(frozen=True)
+class Day:
+    day: date
+    waits: int
+    median_s: float | None
+    p90_s: float | None
+
+
+@dataclass(frozen=True)
+class SessionFigures:
+    started: int
+    escalated: int
+    bot_only: int
+    handling_median_s: float | None
+
+    @property
+    def escalation_rate(self) -> float | None:
+        return self.escalated / self.started if self.started else None
+
+
+@dataclass(frozen=True)
+class CounsellorRow:
+    name: str
+    chats: int  # waits they claimed
+    handling_median_s: float | None
+
+
+@dataclass(frozen=True)
+class RatingFigures:
+    count: int
+    mean: float | None
+    by_score: list[tuple[int, int]]
+
+
+@dataclass(frozen=True)
+class Statistics:
+    period: Period
+    wait_class: str | None
+    goal: float
+    waits: WaitFigures
+    levels: list[ClassLevel]
+    bins: list[Bin]
+    days: list[Day]
+    by_hour: list[int]  # queue entries per local hour 0..23
+    by_weekday: list[int]  # queue entries per weekday 0=Monday..6
+    heat: dict[tuple[int, int], int]  # (weekday, hour) -> queue entries
+    sessions: SessionFigures
+    reasons: list[tuple[str, int]]  # escalation reason -> sessions
+    counsellors: list[CounsellorRow]
+    outcomes: list[tuple[str, int]]
+    assessed: list[tuple[str, int]]
+    ratings: RatingFigures
+
+    @property
+    def met(self) -> int:
+        return sum(level.met for level in self.levels)
+
+    @property
+    def counted(self) -> int:
+        return sum(level.counted for level in self.levels)
+
+
+async def statistics_for(
+    svc: Services, *, first: date, last: date, wait_class: str | None = None
+) -> Statistics:
+    """Every figure of the statistics page for local days ``first``..``last``."""
+    settings = svc.settings
+    zone = ZoneInfo(settings.timezone)
+    period = period_of(first, last, zone)
+    async with svc.read() as session:
+        db = session.get_bind().dialect.name
+        q = _Queries(session, db, zone, period, wait_class, settings)
+        waits, days = await q.waits()
+        by_hour, by_weekday, heat = await q.demand()
+        return Statistics(
+            period=period,
+            wait_class=wait_class,
+            goal=settings.service_level_goal,
+            waits=waits,
+            levels=await q.levels(),
+            bins=await q.bins(),
+            days=days,
+            by_hour=by_hour,
+            by_weekday=by_weekday,
+            heat=heat,
+            sessions=await q.sessions(),
+            reasons=await q.reasons(),
+            counsellors=await q.counsellors(),
+            outcomes=await q.outcomes(),
+            assessed=await q.assessed(),
+            ratings=await q.ratings(),
+        )
+
+
+class _Queries:
+    """One period's queries on one read session."""
+
+    def __init__(
+        self,
+        session: AsyncSession,
+        db: str,
+        zone: ZoneInfo,
+        period: Period,
+        key: str | None,
+        settings: Settings,
+    ) -> None:
+        self.s, self.db, self.zone, self.period, self.key = session, db, zone, period, key
+        self.settings = settings
+        w, c = QueueWait, ChatSession
+        self.in_waits = and_(
+            w.entered_at >= period.start,
+            w.entered_at < period.end,
+            _in_class(w.priority, w.risk_level, key),
+        )
+        self.in_sessions = and_(
+            c.created_at >= period.start,
+            c.created_at < period.end,
+            _in_class(c.priority, c.risk_level, key),
+        )
+        self.wait_s = _seconds(db, w.ended_at, w.entered_at)
+        self.handling_s = _seconds(db, c.closed_at, c.claimed_at)
+        self.pg = db == "postgresql"
+
+    async def _quantiles(
+        self, value: Any, where: Any, group: Any = None, qs: Sequence[float] = (50, 90, 95)
+    ) -> dict[Any, tuple[int, list[float | None], float | None]]:
+        """Per group (or None): count, the percentiles ``qs`` and the maximum."""
+        if self.pg:
+            cols = [
+                func.count(),
+                *(func.percentile_cont(q / 100).within_group(value) for q in qs),
+                func.max(value),
+            ]
+            stmt = select(group if group is not None else literal(None), *cols).where(where)
+            if group is not None:
+                stmt = stmt.group_by(group)
+            out = {}
+            for row in await self.s.execute(stmt):
+                values = [float(v) if v is not None else None for v in row[2 : 2 + len(qs)]]
+                out[row[0]] = (int(row[1]), values, float(row[-1]) if row[-1] is not None else None)
+            return out
+        key = group if group is not None else literal(None)
+        rows = await self.s.execute(select(key, value).where(where).order_by(key, value))
+        grouped: dict[Any, list[float]] = defaultdict(list)
+        for g, v in rows:
+            grouped[g].append(max(0.0, round(float(v), 3)))
+        return {g: (len(vs), [percentile(vs, q) for q in qs], vs[-1]) for g, vs in grouped.items()}
+
+    async def waits(self) -> tuple[WaitFigures, list[Day]]:
+        w = QueueWait
+        counts = (
+            await self.s.execute(
+                select(
+                    func.count(),
+                    func.count().filter(w.outcome == OUTCOME_CLAIMED),
+                    func.count().filter(w.outcome.in_(GAVE_UP)),
+                    func.count().filter(w.ended_at.is_(None)),
+                ).where(self.in_waits)
+            )
+        ).one()
+        claimed = and_(self.in_waits, w.outcome == OUTCOME_CLAIMED)
+        overall = (await self._quantiles(self.wait_s, claimed)).get(None)
+        gave_up = (
+            await self._quantiles(
+                self.wait_s, and_(self.in_waits, w.outcome.in_(GAVE_UP)), qs=(50,)
+            )
+        ).get(None)
+        local = _local(self.db, w.entered_at, self.zone, self.period)
+        per_day = await self._quantiles(self.wait_s, claimed, _day(self.db, local), (50, 90))
+        days = []
+        for day in self.period.days:
+            n, (median, p90), _ = per_day.get(day.isoformat(), (0, [None, None], None))
+            days.append(Day(day, n, median, p90))
+        n, (median, p90, p95), top = overall or (0, [None, None, None], None)
+        return (
+            WaitFigures(
+                waits=int(counts[0]),
+                claimed=int(counts[1]),
+                gave_up=int(counts[2]),
+                waiting=int(counts[3]),
+                median_s=median,
+                p90_s=p90,
+                p95_s=p95,
+                max_s=top,
+                abandon_median_s=gave_up[1][0] if gave_up else None,
+            ),
+            days,
+        )
+
+    async def levels(self) -> list[ClassLevel]:
+        w = QueueWait
+        targets = self.settings.wait_target_s
+        klass = class_of(w.priority, w.risk_level)
+        target = case(*((klass == k, literal(targets[k])) for k in WAIT_CLASSES), else_=0.0)
+        claimed = w.outcome == OUTCOME_CLAIMED
+        short = self.wait_s < self.settings.short_abandon_s
+        gave_up = w.outcome.in_(GAVE_UP)
+        rows = await self.s.execute(
+            select(
+                klass,
+                func.count().filter(and_(claimed, self.wait_s <= target)),
+                func.count().filter(or_(claimed, and_(gave_up, ~short))),
+                func.count().filter(and_(gave_up, short)),
+            )
+            .where(self.in_waits, w.ended_at.is_not(None))
+            .group_by(klass)
+        )
+        found = {r[0]: (int(r[1]), int(r[2]), int(r[3])) for r in rows}
+        keys = [self.key] if self.key else list(WAIT_CLASSES)
+        return [ClassLevel(k, targets[k], *found.get(k, (0, 0, 0))) for k in keys]
+
+    async def bins(self) -> list[Bin]:
+        w = QueueWait
+        edges = (0, *BIN_EDGES_S)
+        bucket = case(
+            *((self.wait_s < high, i) for i, high in enumerate(BIN_EDGES_S)), else_=len(BIN_EDGES_S)
+        )
+        rows = await self.s.execute(
+            select(bucket, func.count())
+            .where(self.in_waits, w.outcome == OUTCOME_CLAIMED)
+            .group_by(bucket)
+        )
+        found = {int(i): int(n) for i, n in rows}
+        highs: list[float | None] = [*BIN_EDGES_S, None]
+        return [Bin(edges[i], highs[i], found.get(i, 0)) for i in range(len(edges))]
+
+    async def demand(self) -> tuple[list[int], list[int], dict[tuple[int, int], int]]:
+        local = _local(self.db, QueueWait.entered_at, self.zone, self.period)
+        hour, weekday = _hour_and_weekday(self.db, local)
+        rows = await self.s.execute(
+            select(weekday, hour, func.count()).where(self.in_waits).group_by(weekday, hour)
+        )
+        heat = {(int(d), int(h)): int(n) for d, h, n in rows}
+        by_hour = [sum(n for (_, h), n in heat.items() if h == hour) for hour in range(24)]
+        by_day = [sum(n for (d, _), n in heat.items() if d == day) for day in range(7)]
+        return by_hour, by_day, heat
+
+    async def sessions(self) -> SessionFigures:
+        c = ChatSession
+        row = (
+            await self.s.execute(
+                select(func.count(), func.count(c.queued_at)).where(self.in_sessions)
+            )
+        ).one()
+        handled = and_(self.in_sessions, c.claimed_at.is_not(None), c.closed_at.is_not(None))
+        handling = (await self._quantiles(self.handling_s, handled, qs=(50,))).get(None)
+        return SessionFigures(
+            started=int(row[0]),
+            escalated=int(row[1]),
+            bot_only=int(row[0]) - int(row[1]),
+            handling_median_s=handling[1][0] if handling else None,
+        )
+
+    async def reasons(self) -> list[tuple[str, int]]:
+        c = ChatSession
+        reason = func.coalesce(c.escalation_reason, "")
+        rows = await self.s.execute(
+            select(reason, func.count())
+            .where(self.in_sessions, c.queued_at.is_not(None))
+            .group_by(reason)
+            .order_by(func.count().desc(), reason)
+        )
+        return [(str(r), int(n)) for r, n in rows]
+
+    async def counsellors(self) -> list[CounsellorRow]:
+        w, c = QueueWait, ChatSession
+        chats = await self.s.execute(
+            select(w.staff_id, func.count())
+            .where(self.in_waits, w.outcome == OUTCOME_CLAIMED, w.staff_id.is_not(None))
+            .group_by(w.staff_id)
+        )
+        counts = {int(s): int(n) for s, n in chats if s is not None}
+        handled = and_(self.in_sessions, c.claimed_at.is_not(None), c.closed_at.is_not(None))
+        medians = await self._quantiles(self.handling_s, handled, c.counsellor_id, (50,))
+        ids = set(counts) | {k for k in medians if k is not None}
+        if not ids:
+            return []
+        found = await self.s.execute(select(Staff.id, Staff.display_name).where(Staff.id.in_(ids)))
+        names = {int(i): str(name) for i, name in found}
+        rows = [
+            CounsellorRow(
+                names.get(i, "Former colleague"),
+                counts.get(i, 0),
+                medians[i][1][0] if i in medians else None,
+            )
+            for i in ids
+        ]
+        return sorted(rows, key=lambda r: (-r.chats, r.name))
+
+    async def outcomes(self) -> list[tuple[str, int]]:
+        c = ChatSession
+        rows = await self.s.execute(
+            select(WrapUpOutcome.outcome, func.count())
+            .join(WrapUp, WrapUp.session_id == WrapUpOutcome.session_id)
+            .join(c, c.id == WrapUp.session_id)
+            .where(self.in_sessions)
+            .group_by(WrapUpOutcome.outcome)
+        )
+        order = {o: i for i, o in enumerate(self.settings.wrapup_outcomes)}
+        found = [(str(o), int(n)) for o, n in rows]
+        return sorted(found, key=lambda kv: (order.get(kv[0], len(order)), kv[0]))
+
+    async def assessed(self) -> list[tuple[str, int]]:
+        c = ChatSession
+        rows = await self.s.execute(
+            select(WrapUp.risk_level, func.count())
+            .join(c, c.id == WrapUp.session_id)
+            .where(self.in_sessions)
+            .group_by(WrapUp.risk_level)
+        )
+        order = {k: i for i, k in enumerate(("imminent", "high", "concern", "none"))}
+        found = [(str(level), int(n)) for level, n in rows]
+        return sorted(found, key=lambda kv: (order.get(kv[0], len(order)), kv[0]))
+
+    async def ratings(self) -> RatingFigures:
+        r = Rating
+        rows = await self.s.execute(
+            select(r.score, func.count())
+            .where(r.created_at >= self.period.start, r.created_at < self.period.end)
+            .group_by(r.score)
+            .order_by(r.score)
+        )
+        by_score = [(int(s), int(n)) for s, n in rows]
+        count = sum(n for _, n in by_score)
+        mean = sum(s * n for s, n in by_score) / count if count else None
+        return RatingFigures(count, mean, by_score)
