@@ -135,6 +135,22 @@ class TransferOfferOut(_Out, tag="transfer_offer"):
     note: str = ""
 
 
+class WhisperOut(_Out, tag="whisper"):
+    """A supervisor's private word to this counsellor about the chat: never the person's."""
+
+    session_id: int
+    from_name: str
+    text: str
+    at: str
+
+
+class BoardOut(_Out, tag="board"):
+    """The supervisors' live board, rendered (and escaped) by the server's template once
+    per change for every supervisor watching it."""
+
+    html: str
+
+
 class ErrorOut(_Out, tag="error"):
     message: str
     client_id: str | None = None
@@ -150,6 +166,8 @@ Out = (
     | TransferredOut
     | MarkerOut
     | TransferOfferOut
+    | WhisperOut
+    | BoardOut
     | ErrorOut
 )
 encoder: Final = msgspec.json.Encoder()

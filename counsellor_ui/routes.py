@@ -16,6 +16,7 @@ from counsellor_ui.chat_views import conversation, hand_back, note, release, tra
 from counsellor_ui.queue_views import claim, claim_next, dashboard, presence
 from counsellor_ui.signin_views import sign_in_page, sign_in_post, sign_out_post
 from counsellor_ui.staff_views import staff_active, staff_create, staff_page
+from counsellor_ui.supervision_views import join_post, take_over_post, watch, whisper_post
 from counsellor_ui.supervisor_views import (
     canned_delete,
     canned_page,
@@ -52,6 +53,10 @@ def counsellor_routes() -> list[BaseRoute]:
         Route(f"{chat}/notes", note, methods=POST),
         Route(f"{chat}/wrap-up", wrap_up_page, methods=["GET"]),
         Route(f"{chat}/end", end, methods=POST),
+        Route(f"{chat}/watch", watch, methods=["GET"]),
+        Route(f"{chat}/whisper", whisper_post, methods=POST),
+        Route(f"{chat}/join", join_post, methods=POST),
+        Route(f"{chat}/take-over", take_over_post, methods=POST),
         Route("/supervisor", supervisor),
         Route("/supervisor/live", supervisor_live),
         Route("/canned", canned_page, methods=["GET"]),

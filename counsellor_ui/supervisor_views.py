@@ -8,22 +8,20 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from counsellor_ui import auth
+from counsellor_ui.board import board_context
 from counsellor_ui.web import form_int, form_text, page, redirect
 from gateway.actions.canned import CannedError, delete_canned, list_canned, save_canned
+from gateway.actions.live_board import live_board
 from gateway.actions.ratings import ratings_summary
-from gateway.actions.reports import service_now, todays_stats
-from gateway.opening_hours import next_change_text
+from gateway.actions.reports import todays_stats
+from gateway.actions.snapshot import queue_snapshot
 
 
 async def _live_context(request: Request) -> dict[str, Any]:
+    """The live board as the page first shows it (the socket pushes it afterwards)."""
     svc = auth.runtime_of(request).svc
-    now = svc.clock()
-    return {
-        "state": await service_now(svc),
-        "service_hours": next_change_text(svc.settings.hours, now),
-        "max_chats": svc.settings.counsellor_max_chats,
-        "now": now,
-    }
+    board = await live_board(svc, await queue_snapshot(svc))
+    return board_context(board, svc.settings)
 
 
 async def supervisor(request: Request) -> Response:

@@ -26,13 +26,16 @@ from starlette.websockets import WebSocket
 
 from counsellor_ui import frames as f
 from counsellor_ui.auth import runtime_of, session_id_of, signed_in
+from counsellor_ui.board import board_frame
 from counsellor_ui.wording import describe_reason, queue_label
 from gateway.actions.activity import signal_typing
 from gateway.actions.handover import pending_offers
+from gateway.actions.live_board import LiveBoard
 from gateway.actions.messages import NotYourSession, TranscriptLine, post_counsellor_message
 from gateway.actions.presence import SessionPulse
 from gateway.actions.signin import SignedIn
 from gateway.actions.snapshot import QueueSnapshot
+from gateway.actions.supervision import post_as_supervisor
 from gateway.actions.workspace import MyChat, chat_for_staff
 from gateway.broker import Broker, Subscription
 from gateway.broker.base import SubscriberOverflow
@@ -44,6 +47,7 @@ from gateway.events import (
     StaffSignedOut,
     TransferOffer,
     TypingChanged,
+    Whisper,
     session_channel,
     staff_channel,
 )
@@ -53,7 +57,7 @@ from gateway.live.socket import FellBehind, LiveSocket
 from gateway.live.supervisor import Supervisor
 from gateway.protocol import Close, ErrorCode
 from gateway.runtime import Runtime
-from gateway.types import SessionState
+from gateway.types import SessionState, StaffRole
 
 POLICY = Close.POLICY
 # The state a chat page is told when the person deleted the conversation (it is
@@ -157,16 +161,24 @@ async def counsellor_socket(websocket: WebSocket) -> None:
     session_id = None
     stored_seq = 0
     raw_session = websocket.query_params.get("session")
+    supervises = StaffRole(who.staff.role).can_supervise
+    # ``?watch=1``: a supervisor watching someone else's chat (the watch page).
+    watching = supervises and websocket.query_params.get("watch") == "1"
     if raw_session is not None:
         chat = None
         if raw_session.isdigit():
             chat = await chat_for_staff(runtime.svc, session_id=int(raw_session))
-        if chat is None or chat.counsellor_id != who.staff.id:
+        if chat is None or (chat.counsellor_id != who.staff.id and not watching):
             await socket.refuse("not your chat")
             return
         session_id, stored_seq = chat.id, chat.last_seq
     after = websocket.query_params.get("after", "0")
     connection = CounsellorConnection(socket, runtime, who, cookie, session_id)
+    connection.watching = watching and session_id is not None
+    if connection.watching:
+        connection.holds = chat is not None and chat.counsellor_id == who.staff.id
+    # ``?board=1``: the supervisors' live board, pushed from the hub's one read per change.
+    connection.wants_board = supervises and websocket.query_params.get("board") == "1"
     # ``?presence=1``: a page that shows neither the queue nor a chat (canned
     # responses, a wrap-up form) only keeps its member of staff present (live.js):
     # the hub marks them seen each heartbeat, and pushes them no queue.
@@ -281,6 +293,9 @@ class CounsellorConnection(LiveMember):
         self.holds = session_id is not None
         self._stale: tuple[SessionState, int | None] | None = None
         self._watch: ChatWatch | None = None
+        # A supervisor watching a chat they do not hold: its messages, read-only
+        # unless they have joined (checked again under the session's lock).
+        self.watching = False
 
     async def run(self, *, after: int, stored_seq: int) -> None:
         failure: BaseException | None = None
@@ -306,6 +321,8 @@ class CounsellorConnection(LiveMember):
             if self.session_id is None and self.wants_queue:
                 self._watch = ChatWatch(self.svc.broker, subscription.deliver)
             self.runtime.hub.join(self)
+            if self.wants_board:
+                self.runtime.hub.queue_changed()  # a fresh board for the page that just opened
             # The queue first, then the chat's history (the page relies on that order).
             await self._send_queue(await self.runtime.hub.snapshot_for(self))
             await self._send_pending_offers()
@@ -330,21 +347,25 @@ class CounsellorConnection(LiveMember):
 
     async def _handle(self, frame: f.CounsellorFrame) -> None:
         client_id = frame.client_id if isinstance(frame, f.SayIn) else None
-        if self.session_id is None or not self.holds:
+        # A supervisor watching writes only once joined (checked under the session's lock).
+        watcher = self.watching and not self.holds
+        if self.session_id is None or not (self.holds or watcher):
             await self.socket.send(
                 f.ErrorOut(message="This chat is not yours to write to.", client_id=client_id)
             )
             return
         if isinstance(frame, f.TypingIn):
-            await signal_typing(
-                self.svc, session_id=self.session_id, sender="counsellor", on=frame.on
-            )
+            if not watcher:
+                await signal_typing(
+                    self.svc, session_id=self.session_id, sender="counsellor", on=frame.on
+                )
             return
         text = await self.socket.accept_text(frame.text, frame.client_id)
         if text is None:
             return
+        post = post_as_supervisor if watcher else post_counsellor_message
         try:
-            seq = await post_counsellor_message(
+            seq = await post(
                 self.svc,
                 session_id=self.session_id,
                 staff=self.who.staff,
@@ -352,10 +373,11 @@ class CounsellorConnection(LiveMember):
                 text=text,
             )
         except NotYourSession:
-            self.holds = False
-            await self.socket.send(
-                f.ErrorOut(message="This chat is no longer yours.", client_id=client_id)
-            )
+            message = "Join the chat before writing to the person."
+            if not watcher:
+                self.holds = False
+                message = "This chat is no longer yours."
+            await self.socket.send(f.ErrorOut(message=message, client_id=client_id))
             return
         await self.socket.send(f.AckOut(client_id=frame.client_id, seq=seq))
 
@@ -365,6 +387,8 @@ class CounsellorConnection(LiveMember):
         async for item in subscription:
             if isinstance(item, QueueSnapshot):
                 await self._send_queue(item)
+            elif isinstance(item, LiveBoard):
+                await self.socket.send(board_frame(item, self.socket.ws))
             elif isinstance(item, StaffSignedOut):
                 if item.staff_id == self.staff_id:
                     await self.socket.close(POLICY, "signed out")
@@ -385,7 +409,9 @@ class CounsellorConnection(LiveMember):
                 await self._state_changed(item.state, item.counsellor_id, item.counsellor_name)
             elif isinstance(item, SessionErased):
                 await self._erased(item.session_id)
-            elif not self.holds:
+            elif isinstance(item, Whisper):
+                await self._whispered(item)
+            elif not (self.holds or self.watching):
                 continue  # released or passed on: nothing more of this chat reaches this socket
             elif isinstance(item, MessageAdded):
                 await self._feed().on_event(item)  # the feed shields its gap reads
@@ -447,6 +473,24 @@ class CounsellorConnection(LiveMember):
         if self.subscription is not None:
             self.subscription.deliver(snapshot)
 
+    def on_board(self, board: LiveBoard) -> None:
+        if self.subscription is not None:
+            self.subscription.deliver(board)
+
+    # --- supervision ----------------------------------------------------
+
+    async def _whispered(self, event: Whisper) -> None:
+        """A supervisor's private word, for the counsellor's own chat page only."""
+        if event.to_staff_id == self.staff_id and self.holds:
+            await self.socket.send(
+                f.WhisperOut(
+                    session_id=event.session_id,
+                    from_name=event.from_name,
+                    text=event.text,
+                    at=event.at,
+                )
+            )
+
     def on_signed_out(self) -> None:
         self.supervisor.background(self.socket.close(POLICY, "signed out"))
 
@@ -469,7 +513,7 @@ class CounsellorConnection(LiveMember):
             return
         self._stale = None
         feed = self.feed
-        if not self.holds or feed is None:
+        if not (self.holds or self.watching) or feed is None:
             return  # not theirs, or still opening (the catch-up is under way)
         if feed.needs_resync(pulse.last_seq):
             self.supervisor.background(feed.resync(pulse.last_seq))

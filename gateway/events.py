@@ -96,6 +96,20 @@ class TransferOffer(_Event, tag="transfer_offer"):
     note: str = ""
 
 
+class Whisper(_Event, tag="whisper"):
+    """A supervisor's private word to the counsellor holding a chat.
+
+    Sent only on that counsellor's staff channel, never on the session's
+    channel the person's widget listens to; stored as a note, never a message.
+    """
+
+    session_id: int
+    to_staff_id: int
+    from_name: str
+    text: str
+    at: str
+
+
 Event = (
     MessageAdded
     | TypingChanged
@@ -105,6 +119,7 @@ Event = (
     | StaffSignedOut
     | ChatTransferred
     | TransferOffer
+    | Whisper
 )
 
 _encoder: Final = msgspec.json.Encoder()

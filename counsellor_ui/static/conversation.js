@@ -17,36 +17,8 @@
   // How many canned responses the list offers at once: enough to choose, short enough to scan.
   var MAX_SUGGESTIONS = 8;
 
-  function localTimes(root) {
-    root.querySelectorAll("time[datetime]").forEach(function (t) {
-      var d = new Date(t.getAttribute("datetime"));
-      if (!isNaN(d)) t.textContent = HavenClock(d);
-    });
-  }
-
-  function who(frame) {
-    if (frame.sender === "user") return "Person";
-    if (frame.sender === "bot") return "Bot (automatic)";
-    if (frame.sender === "counsellor") return frame.name || "Counsellor";
-    return "System";
-  }
-
-  function line(frame, mark) {
-    var li = document.createElement("li");
-    li.className = "msg from-" + frame.sender;
-    if (frame.seq) li.dataset.seq = frame.seq;
-    var w = document.createElement("span"); w.className = "who"; w.textContent = who(frame);
-    var t = document.createElement("time"); t.setAttribute("datetime", frame.at);
-    var p = document.createElement("p"); p.className = "text"; p.textContent = frame.text;
-    li.append(w, " ", t);
-    if (mark) {
-      var m = document.createElement("span"); m.className = "mark"; m.textContent = mark;
-      li.append(" ", m);
-    }
-    li.append(p);
-    localTimes(li);
-    return li;
-  }
+  var line = HavenTranscript.line;
+  var localTimes = HavenTranscript.localTimes;
 
   // --- tabs -------------------------------------------------------------
 
@@ -317,6 +289,10 @@
         else if (f.state === "live" && !f.mine) stopChat("This chat is now with " + (f.counsellor || "another counsellor") + ".", "passed on");
         else if (f.state === "queued") stopChat("This chat went back to the queue.", "released");
         else if (f.state === "bot") stopChat("This chat is back with the bot.", "with the bot");
+      } else if (f.type === "whisper") {
+        log.appendChild(HavenTranscript.whisper(f));
+        log.scrollTop = log.scrollHeight;
+        if (!inView()) { self.unread += 1; showUnread(); }
       } else if (f.type === "queue") {
         queueMini.textContent = "\u00b7 " + f.rows.length + " waiting";
         showMoreChats(f.mine);

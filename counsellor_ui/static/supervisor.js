@@ -1,12 +1,12 @@
-// Supervisor view: the "service now" part is fetched again whenever the queue or
-// presence changes (a queue frame on /counsellor/ws), and every 15 seconds anyway.
-// The fragment is rendered and escaped by the server's templates.
+// Supervisor view: the live board (who is waiting, the chats in progress, who is
+// on duty) is pushed over /counsellor/ws?board=1 whenever the queue or presence
+// changes and at every heartbeat. The server reads it once per change for every
+// supervisor and renders (and escapes) it with its template; nothing is polled.
 (function () {
   "use strict";
   var live = document.getElementById("live");
   if (!live) return;
   var updated = document.getElementById("live-updated");
-  var timer = null;
 
   function localTimes(root) {
     root.querySelectorAll("time[datetime]").forEach(function (t) {
@@ -15,31 +15,22 @@
     });
   }
 
-  function refresh() {
-    fetch("/counsellor/supervisor/live", { credentials: "same-origin", cache: "no-store" })
-      .then(function (r) {
-        if (r.redirected || !r.ok) throw new Error("signed out");
-        return r.text();
-      })
-      .then(function (html) {
-        var doc = new DOMParser().parseFromString(html, "text/html");
-        live.replaceChildren.apply(live, Array.from(doc.body.childNodes));
-        localTimes(live);
-        updated.textContent = "Updated " + HavenClock(new Date(), true) + ".";
-      })
-      .catch(function () { updated.textContent = "Could not update. Reload the page."; });
-  }
-
-  function soon() {
-    clearTimeout(timer);
-    timer = setTimeout(refresh, 500);
-  }
-
-  function connect() {
-    HavenLive.connect("/counsellor/ws", { frame: function (frame) { if (frame.type === "queue") soon(); } });
+  function show(html) {
+    var doc = new DOMParser().parseFromString(html, "text/html");
+    // Keep focus on a Watch link that is redrawn under the keyboard.
+    var focused = document.activeElement && live.contains(document.activeElement) ? document.activeElement.getAttribute("href") : null;
+    live.replaceChildren.apply(live, Array.from(doc.body.childNodes));
+    localTimes(live);
+    if (focused) {
+      var again = live.querySelector('a[href="' + focused + '"]');
+      if (again) again.focus();
+    }
+    updated.textContent = "Updated " + HavenClock(new Date(), true) + ".";
   }
 
   localTimes(document);
-  setInterval(refresh, 15000);
-  connect();
+  HavenLive.connect("/counsellor/ws?board=1", {
+    frame: function (frame) { if (frame.type === "board") show(frame.html); },
+    lost: function () { updated.textContent = "Connection lost. Reconnecting\u2026"; }
+  });
 })();

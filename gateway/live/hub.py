@@ -22,6 +22,7 @@ import contextlib
 import logging
 from typing import Any
 
+from gateway.actions.live_board import LiveBoard, live_board
 from gateway.actions.presence import (
     SessionPulse,
     current_staff_sessions,
@@ -52,6 +53,11 @@ class LiveMember:
     staff_cookie: str | None = None
     # Whether this connection shows the queue (waiting people, workspaces).
     wants_queue: bool = False
+    # Whether this connection shows the supervisors' live board (it wants the queue too).
+    wants_board: bool = False
+
+    def on_board(self, board: LiveBoard) -> None:
+        """A new live board, read once for all supervisors (must not block)."""
 
     def on_snapshot(self, snapshot: QueueSnapshot) -> None:
         """A new queue snapshot (must not block: hand it to the connection's pump)."""
@@ -75,6 +81,7 @@ class LiveHub:
         self._tasks: list[asyncio.Task[None]] = []
         # Counters for the benchmark and tests.
         self.snapshots = 0
+        self.boards = 0
         self.ticks = 0
 
     # --- lifecycle ------------------------------------------------------
@@ -190,6 +197,16 @@ class LiveHub:
                     member.on_snapshot(snapshot)
                 else:
                     self._dirty.set()  # joined while reading: needs its own chats
+            await self._boards(snapshot)
+
+    async def _boards(self, snapshot: QueueSnapshot) -> None:
+        """The supervisors' board for this snapshot, read once for all who show it."""
+        if not any(m.wants_board for m in self.members):
+            return
+        board = await live_board(self.svc, snapshot)
+        self.boards += 1
+        for member in [m for m in self.members if m.wants_board]:
+            member.on_board(board)
 
     async def _presence(self) -> None:
         while True:

@@ -145,9 +145,14 @@ class Browserless:
             return await client.get(path)
 
     async def socket(
-        self, session_id: int | None = None, after: int = 0, origin: str | None = None
+        self,
+        session_id: int | None = None,
+        after: int = 0,
+        origin: str | None = None,
+        watch: bool = False,
     ) -> ClientConnection:
         query = f"?session={session_id}&after={after}" if session_id is not None else ""
+        query += "&watch=1" if watch else ""
         return await connect(
             f"{self.server.ws}/counsellor/ws{query}",
             origin=Origin(origin or self.server.origin),

@@ -28,6 +28,9 @@ pytestmark = pytest.mark.asyncio
 # Pages and posts only supervisors and admins may use; every other route is for all staff.
 SUPERVISOR_ONLY = {"/supervisor", "/supervisor/live", "/canned", "/canned/delete", "/staff"}
 SUPERVISOR_ONLY |= {"/staff/active"}
+# Stepping into someone else's chat (counsellor_ui/supervision_views.py).
+SUPERVISOR_ONLY |= {f"/sessions/{{session_id:int}}/{step}" for step in ("watch", "whisper")}
+SUPERVISOR_ONLY |= {f"/sessions/{{session_id:int}}/{step}" for step in ("join", "take-over")}
 # The sign-in page, and the colour it wears (brand.css holds nothing but the accent).
 PUBLIC = {"/sign-in", "/brand.css"}
 
@@ -154,7 +157,8 @@ async def test_the_conversation_marks_the_bot_and_trigger_and_only_the_owner_rea
     assert (
         "Sam claimed this chat first." in glance.text and "with <strong>Sam</strong>" in glance.text
     )
-    assert "still here" in glance.text  # the preview: the last thing the person wrote
+    # Another counsellor's chat: nothing of its words, not even the queue's preview.
+    assert "still here" not in glance.text and "Preview" not in glance.text
     assert "end my life" not in glance.text and "Bot (automatic)" not in glance.text
 
     await sam.post(f"/counsellor/sessions/{person.id}/notes", note="Lives with her sister.")
