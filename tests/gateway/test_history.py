@@ -141,3 +141,13 @@ def test_the_demo_writes_its_history_once(env: Path, capsys: pytest.CaptureFixtu
     # The command itself always adds what it is asked for.
     assert cli.main(["history", "--days", "3", "--sessions-per-day", "10", "--seed", "5"]) == 0
     assert asyncio.run(_sessions(settings)) > stored
+
+
+def test_history_is_refused_outside_development(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("HAVEN_ENV", "production")
+    monkeypatch.setenv("HAVEN_SECRET_KEY", "a-production-secret-key-of-forty-characters")
+    assert cli.main(["history", "--days", "1"]) == 2
+    assert "runs only in development" in capsys.readouterr().err
+    assert not (env / "haven.db").exists()
