@@ -157,11 +157,14 @@ def _text(
     size: int = FONT,
     fill: str = INK,
     weight: str | None = None,
+    halo: bool = False,
 ) -> str:
     bold = f' font-weight="{weight}"' if weight else ""
+    # A white outline under the glyphs keeps a label legible where it crosses a line.
+    outline = ' stroke="#ffffff" stroke-width="4" paint-order="stroke"' if halo else ""
     return (
         f'<text x="{_num(x)}" y="{_num(y)}" text-anchor="{anchor}" font-size="{size}" '
-        f'fill="{fill}"{bold}>{escape(content)}</text>'
+        f'fill="{fill}"{bold}{outline}>{escape(content)}</text>'
     )
 
 
@@ -290,7 +293,6 @@ def wait_histogram(
     plot_w = WIDTH - left - right
     height = top + row_h * len(bins) + 50
     most = max(b.count for b in bins)
-    past = [b for b in bins if target_s is not None and b.low_s >= target_s]
     past_at = {i for i, b in enumerate(bins) if target_s is not None and b.low_s >= target_s}
 
     parts: list[str] = []
@@ -302,6 +304,7 @@ def wait_histogram(
         parts.append(_line(x, top - 4, x, axis_y, GRID))
         parts.append(_text(x, axis_y + 20, str(tick), anchor="middle", fill=MUTED))
     parts.append(_text(left + plot_w / 2, axis_y + 42, "Number of waits", anchor="middle"))
+    count_ends: list[float] = []  # where each row's written count ends
     for i, (b, label) in enumerate(zip(bins, labels, strict=True)):
         y = top + i * row_h
         is_past = i in past_at
@@ -319,6 +322,7 @@ def wait_histogram(
         )
         shown = f"{b.count} ({format_percent(b.count, total)})"
         parts.append(_text(left + width + 6, y + row_h / 2 + 5, shown))
+        count_ends.append(left + width + 6 + _text_width(shown))
     parts.append(_line(left, top - 4, left, axis_y, MUTED))
 
     finding = [f"{_plural(total, 'wait')}."]
@@ -331,16 +335,14 @@ def wait_histogram(
                 left - 4, y_target, WIDTH - 8, y_target, TARGET, stroke_width="2", class_="target"
             )
         )
-        parts.append(
-            _text(
-                WIDTH - 8,
-                y_target - 5,
-                f"Target {format_duration(target_s)}",
-                anchor="end",
-                weight="600",
-            )
-        )
-        late = sum(b.count for b in past)
+        label = f"Target {format_duration(target_s)}"
+        # Above the line, unless the count written in the row above reaches under it.
+        row_above = math.ceil(_target_position(bins, target_s)) - 1
+        clear = WIDTH - 8 - _text_width(label) - 4
+        above = row_above < 0 or row_above >= len(bins) or count_ends[row_above] < clear
+        y_label = y_target - 6 if above else y_target + FONT + 2
+        parts.append(_text(WIDTH - 8, y_label, label, anchor="end", weight="600", halo=True))
+        late = sum(bins[i].count for i in past_at)
         target = format_duration(target_s)
         if any(b.low_s == target_s for b in bins) or target_s <= bins[0].low_s:
             finding.append(
@@ -396,11 +398,13 @@ def daily_waits(
     if not waited:
         return _empty(cid, "daily", caption, NO_WAITS, headers)
 
-    height = 348
-    left, right, top, bottom = 92.0, 16.0, 48.0, height - 60.0
-    plot_w, plot_h = WIDTH - left - right, bottom - top
     values = [v for d in waited for v in (d.median_s, d.p90_s) if v is not None]
     y_top, step = _duration_scale(max([*values, target_s or 0.0]) * 1.05)
+    ticks = [step * i for i in range(round(y_top / step) + 1)]
+    height = 348
+    left = max(64.0, max(_text_width(format_duration(t)) for t in ticks) + 14)
+    right, top, bottom = 16.0, 48.0, height - 60.0
+    plot_w, plot_h = WIDTH - left - right, bottom - top
 
     def y_of(seconds: float) -> float:
         return bottom - plot_h * seconds / y_top
@@ -414,16 +418,15 @@ def daily_waits(
     for i, d in enumerate(days):
         if not _has_waits(d):
             parts.append(_rect(left + slot * i, top, slot, plot_h, EMPTY_CELL, ' class="gap"'))
-    tick = 0.0
-    while tick <= y_top + 1e-9:
+    for tick in ticks:
         y = y_of(tick)
         parts.append(_line(left, y, WIDTH - right, y, GRID, class_="grid"))
         parts.append(_text(left - 8, y + 5, format_duration(tick), anchor="end", fill=MUTED))
-        tick += step
     parts.append(_line(left, bottom, WIDTH - right, bottom, MUTED))
+    # Every day if they fit, else every few counted back from the latest, which is always named.
     every = max(1, math.ceil(len(days) / max(1, int(plot_w // 52))))
     for i, d in enumerate(days):
-        if i % every == 0:
+        if (len(days) - 1 - i) % every == 0:
             parts.append(
                 _text(
                     x_of(i), bottom + 20, WEEKDAYS[d.day.weekday()][:3], anchor="middle", fill=MUTED
@@ -648,9 +651,12 @@ def demand_heatmap(
         swatches.append((str(high) if high == low else f"{low}\u2013{high}", colour))
         low = high + 1
     for label, colour in swatches:
+        needed = 28 + _text_width(label)
+        if x + needed > WIDTH - 4:  # wrap onto a second line
+            x, y = left + _text_width(f"{noun}s:") + 12, y + 28
         parts.append(_rect(x, y, 22, 18, colour, f' stroke="{MUTED}" stroke-width="0.5"'))
         parts.append(_text(x + 28, y + 14, label))
-        x += 28 + _text_width(label) + 16
+        x += needed + 16
     height = y + 30
 
     rows = [(WEEKDAYS[day], *(str(count) for count in grid[day])) for day in range(7)]

@@ -212,6 +212,19 @@ def test_histogram_target_line_falls_between_the_right_bars() -> None:
     assert "At least 20 (44%) waited longer than the 7 min 30 s target." in desc_of(inside)
 
 
+def test_histogram_target_label_keeps_clear_of_a_long_count() -> None:
+    # The longest bar ends just above the target (1 min): its label goes under the line.
+    bins = bins_of([5, 500, 5, 5, 5, 5, 5, 5, 5])
+    for target_s, below in ((60, True), (120, False)):
+        root = figure(wait_histogram(bins, target_s))
+        (line,) = drawn(root, "line", "target")
+        (label,) = [
+            t for t in svg_of(root).iter(f"{SVG}text") if (t.text or "").startswith("Target")
+        ]
+        assert (f(label, "y") > f(line, "y1")) is below
+        assert label.get("paint-order") == "stroke"
+
+
 def test_histogram_without_target_draws_no_target_line() -> None:
     root = figure(wait_histogram(bins_of([1, 0, 0, 0, 0, 0, 0, 0, 0]), None))
     assert drawn(root, "line", "target") == []
@@ -317,6 +330,19 @@ def test_one_day_is_a_point_not_a_line() -> None:
     )
 
 
+def test_the_latest_day_is_always_named_and_long_ticks_fit() -> None:
+    days = [DayWaits(MONDAY + timedelta(days=i), 1800, 5400, 3) for i in range(30)]
+    root = figure(daily_waits(days, 3600))
+    texts = [t for t in svg_of(root).iter(f"{SVG}text")]
+    assert "22 Dec" in [t.text for t in texts]  # the 30th day
+    assert "23 Nov" not in [t.text for t in texts]  # days are named every few, back from it
+    ticks = [t for t in texts if t.get("text-anchor") == "end"]
+    assert [t.text for t in ticks] == ["0 s", "20 min", "40 min", "1 h", "1 h 20 min", "1 h 40 min"]
+    # The widest tick label, right-aligned left of the plot, starts inside the picture.
+    grid_left = min(f(line, "x1") for line in drawn(root, "line", "grid"))
+    assert grid_left - 8 - len("1 h 20 min") * 0.6 * 16 >= 0
+
+
 def test_a_year_of_days_renders_with_small_markers() -> None:
     rng = random.Random(3)
     days = [
@@ -374,6 +400,20 @@ def test_heatmap_desc_names_the_busiest_times() -> None:
     )
     legend = [t.text for t in svg_of(root).iter(f"{SVG}text")][-6:]
     assert legend == ["0", "1\u20133", "4\u20136", "7\u20139", "10\u201312", "13\u201314"]
+
+
+def test_heatmap_legend_of_large_counts_wraps_inside_the_picture() -> None:
+    cells = {(day, hour): 400 * day + 17 * hour for day in range(7) for hour in range(24)}
+    root = figure(demand_heatmap(cells, noun="escalation"))
+    width, height = map(float, svg_of(root).get("viewBox", "").split()[2:])
+    swatches = [r for r in svg_of(root).iter(f"{SVG}rect") if r.get("data-count") is None]
+    assert len(swatches) == 6
+    assert len({f(r, "y") for r in swatches}) == 2
+    for text in list(svg_of(root).iter(f"{SVG}text"))[-6:]:
+        assert f(text, "x") + len(text.text or "") * 0.6 * 16 <= width
+        assert f(text, "y") <= height
+    # Five classes up to the largest count, 2791: the last from 2234.
+    assert [t.text for t in svg_of(root).iter(f"{SVG}text")][-1] == "2234\u20132791"
 
 
 def test_heatmap_with_few_counts_has_a_class_per_count() -> None:
