@@ -18,6 +18,8 @@ database: an indexed ``COUNT`` of the sessions started in the same range (the le
 any page over that range could cost). The same figures are taken from
 ``gateway.actions.statistics.statistics_for`` in this process (the queries without
 HTTP and the template), so a slow page says whether the time is in the database.
+A Prometheus scrape of the same gateway (``/metrics``: a GROUP BY over every
+session's state) is timed too.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ import asyncpg
 from sqlalchemy import func, select, text
 
 from bench.config import ROOT, Config
-from bench.servers import start_gateway, stop_server
+from bench.servers import free_port, gateway_env, start_server, stop_server
 from bench.staff import sign_in
 from gateway import migrations
 from gateway.actions.staff import create_staff
@@ -58,6 +60,7 @@ from gateway.types import StaffRole
 ZONE = "Europe/London"
 SUPERVISOR = "bench-supervisor"
 PASSWORD = "bench-password-not-secret"
+METRICS_TOKEN = "bench-metrics-token-not-secret"
 
 
 @dataclass(frozen=True)
@@ -173,8 +176,17 @@ async def _timings(svc: Services, runs: int, today: date, year_first: date) -> l
 async def _page(url: str, folder: Path, runs: int, today: date, year_first: date) -> list[str]:
     env_folder = folder / "gateway"
     env_folder.mkdir(exist_ok=True)
-    os.environ["HAVEN_TIMEZONE"] = ZONE  # inherited by the gateway (bench/servers.py)
-    server = await start_gateway("statistics", source=ROOT, database_url=url, data_dir=env_folder)
+    port = free_port()
+    env = gateway_env(source=ROOT, database_url=url, data_dir=env_folder, port=port)
+    env |= {"HAVEN_TIMEZONE": ZONE, "HAVEN_METRICS_TOKEN": METRICS_TOKEN}
+    server = await start_server(
+        "statistics",
+        "gateway.app:create_app",
+        env=env,
+        factory=True,
+        port=port,
+        health="/healthz",
+    )
     rows = []
     try:
         supervisor = await sign_in(server.http, SUPERVISOR, PASSWORD)
@@ -198,6 +210,15 @@ async def _page(url: str, folder: Path, runs: int, today: date, year_first: date
                     return response
 
                 rows.append(Timing(label, await timed(runs, fetch)).row())
+
+            async def scrape() -> object:
+                response = await supervisor.http.get(
+                    "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}
+                )
+                response.raise_for_status()
+                return response
+
+            rows.append(Timing("/metrics scrape (for comparison)", await timed(runs, scrape)).row())
         finally:
             await supervisor.http.aclose()
     finally:
