@@ -750,7 +750,10 @@ def service_levels(
 
     measured = [r for r in rows if r.total > 0]
     met = [r for r in measured if _aim_met(r)]
-    words = [f"Aim met for {len(met)} of {len(measured)}"]
+    missed = sum(r.total - r.met for r in measured)
+    words = [
+        f"Aim met for {len(met)} of {len(measured)}; {_plural(missed, 'wait')} missed the target"
+    ]
     for r in measured:
         status = "" if _aim_met(r) else ", short of the aim"
         words.append(

@@ -460,7 +460,8 @@ def test_service_levels_bars_aims_and_table() -> None:
         [f"Callback {SCRIPT}", "0", "0", "\u2013", "95%", "\u2013"],
     ]
     assert desc_of(root) == (
-        "Aim met for 1 of 2; Crisis (1 min) 93% of 44 within target (aim 90%); "
+        "Aim met for 1 of 2; 43 waits missed the target; "
+        "Crisis (1 min) 93% of 44 within target (aim 90%); "
         "Other (10 min) 75% of 160 within target (aim 80%, short of the aim)."
     )
 
