@@ -16,6 +16,7 @@ from counsellor_ui.chat_views import conversation, hand_back, note, release, tra
 from counsellor_ui.queue_views import claim, claim_next, dashboard, presence
 from counsellor_ui.signin_views import sign_in_page, sign_in_post, sign_out_post
 from counsellor_ui.staff_views import staff_active, staff_create, staff_page
+from counsellor_ui.statistics_views import statistics_csv, statistics_page
 from counsellor_ui.supervision_views import join_post, take_over_post, watch, whisper_post
 from counsellor_ui.supervisor_views import (
     canned_delete,
@@ -59,6 +60,8 @@ def counsellor_routes() -> list[BaseRoute]:
         Route(f"{chat}/take-over", take_over_post, methods=POST),
         Route("/supervisor", supervisor),
         Route("/supervisor/live", supervisor_live),
+        Route("/statistics", statistics_page, methods=["GET"]),
+        Route("/statistics.csv", statistics_csv, methods=["GET"]),
         Route("/canned", canned_page, methods=["GET"]),
         Route("/canned", canned_save, methods=POST),
         Route("/canned/delete", canned_delete, methods=POST),

@@ -26,7 +26,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from gateway.actions.waits import GAVE_UP, OUTCOME_CLAIMED, WAIT_CLASSES
-from gateway.models import ChatSession, QueueWait, Rating, Staff, WrapUp, WrapUpOutcome
+from gateway.actions.wrapup import RISK_LEVELS
+from gateway.models import (
+    AuditEvent,
+    ChatSession,
+    QueueWait,
+    Rating,
+    Staff,
+    WrapUp,
+    WrapUpOutcome,
+)
 from gateway.services import Services
 from gateway.settings import Settings
 
@@ -519,7 +528,8 @@ class _Queries:
             .where(self.in_sessions)
             .group_by(WrapUp.risk_level)
         )
-        order = {k: i for i, k in enumerate(("imminent", "high", "concern", "none"))}
+        # Most serious first, as the wrap-up form lists them the other way round.
+        order = {k: -i for i, (k, _) in enumerate(RISK_LEVELS)}
         found = [(str(level), int(n)) for level, n in rows]
         return sorted(found, key=lambda kv: (order.get(kv[0], len(order)), kv[0]))
 
@@ -535,3 +545,11 @@ class _Queries:
         count = sum(n for _, n in by_score)
         mean = sum(s * n for s, n in by_score) / count if count else None
         return RatingFigures(count, mean, by_score)
+
+
+async def record_export(svc: Services, *, staff_id: int, detail: str) -> None:
+    """An export of the statistics, in the audit log: who, when, which period."""
+    async with svc.transaction() as tx:
+        tx.session.add(
+            AuditEvent(at=tx.now, staff_id=staff_id, action="export", detail=detail[:200])
+        )

@@ -28,6 +28,7 @@ pytestmark = pytest.mark.asyncio
 # Pages and posts only supervisors and admins may use; every other route is for all staff.
 SUPERVISOR_ONLY = {"/supervisor", "/supervisor/live", "/canned", "/canned/delete", "/staff"}
 SUPERVISOR_ONLY |= {"/staff/active"}
+SUPERVISOR_ONLY |= {"/statistics", "/statistics.csv"}  # statistics_views.py
 # Stepping into someone else's chat (counsellor_ui/supervision_views.py).
 SUPERVISOR_ONLY |= {f"/sessions/{{session_id:int}}/{step}" for step in ("watch", "whisper")}
 SUPERVISOR_ONLY |= {f"/sessions/{{session_id:int}}/{step}" for step in ("join", "take-over")}
