@@ -37,6 +37,15 @@
     if (live) live.stop();
   }
 
+  // Taken over (by this page's form, which is on its way to the chat page, or another tab).
+  function yours() {
+    stop("This chat is yours now. ");
+    var a = document.createElement("a");
+    a.href = "/counsellor/sessions/" + sessionId;
+    a.textContent = "Open it on your chat page";
+    stateLine.append(a);
+  }
+
   function onFrame(f) {
     if (f.type === "message") add(f);
     else if (f.type === "ack") {
@@ -47,7 +56,7 @@
       personLine.textContent = f.gone ? "The person's connection seems to have dropped. They may come back." : "";
     } else if (f.type === "state") {
       if (f.state === "erased") { log.textContent = ""; stop("The person deleted this conversation."); }
-      else if (f.state === "live" && f.mine) location.href = "/counsellor/sessions/" + sessionId;
+      else if (f.state === "live" && f.mine) yours();
       else if (f.state === "live") stateLine.textContent = "Read-only: " + (f.counsellor || "a counsellor") + " is chatting with this person.";
       else if (f.state === "closed") stop("This chat has ended.");
       else if (f.state === "queued") stop("This chat went back to the queue.");
