@@ -19,6 +19,7 @@ from starlette.responses import Response
 
 from counsellor_ui import auth, charts
 from counsellor_ui.web import page
+from counsellor_ui.wording import describe_reason
 from gateway.actions.signin import SignedIn
 from gateway.actions.statistics import Statistics, record_export, statistics_for
 from gateway.actions.wrapup import RISK_LABELS
@@ -120,10 +121,20 @@ def _figures(stats: Statistics, target_s: float | None) -> dict[str, Markup]:
             caption="Median and 90th percentile wait, day by day",
         ),
         "heatmap": charts.demand_heatmap(
-            stats.heat, caption="People joining the queue by hour and day of the week"
+            stats.heat, caption="People joining the queue by hour and day of the week", noun="wait"
         ),
         "levels": charts.service_levels(levels),
     }
+
+
+def reasons_in_words(reasons: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """Escalation reasons as the dashboard words them, counted together when the
+    words are the same (``request:typed`` and ``request:bot`` both 'asked for a person')."""
+    counts: dict[str, int] = {}
+    for reason, count in reasons:
+        words = describe_reason(reason, None) or "not recorded"
+        counts[words] = counts.get(words, 0) + count
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
 async def statistics_page(request: Request) -> Response:
@@ -146,6 +157,7 @@ async def statistics_page(request: Request) -> Response:
         short_abandon_s=settings.short_abandon_s,
         weekdays=charts.WEEKDAYS,
         risk_labels=RISK_LABELS,
+        reasons=reasons_in_words(stats.reasons),
     )
 
 
