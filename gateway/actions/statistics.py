@@ -7,7 +7,7 @@ wrap-ups) or ``ratings.created_at``. Percentiles are linear between closest rank
 "inclusive")``): PostgreSQL computes them itself, SQLite sends the one column sorted
 and ``percentile`` below does the same arithmetic. Days and hours are local to
 ``HAVEN_TIMEZONE``: PostgreSQL converts with ``timezone()``, SQLite shifts each
-time by the zone's offset in force then (``LocalTime``), so a day across a change
+time by the zone's offset in force then (gateway/local_days.py), so a day across a change
 of clocks has 23 or 25 hours, as it had.
 """
 
@@ -17,16 +17,24 @@ import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Float, Integer, String, and_, case, cast, func, literal, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from gateway.actions.waits import GAVE_UP, OUTCOME_CLAIMED, WAIT_CLASSES
 from gateway.actions.wrapup import RISK_LEVELS
+from gateway.local_days import (
+    Period,
+    hour_and_weekday,
+    local_day,
+    local_time_of,
+    period_of,
+    seconds_between,
+)
 from gateway.models import (
     AuditEvent,
     ChatSession,
@@ -52,105 +60,6 @@ def percentile(ordered: Sequence[float], q: float) -> float | None:
     low = math.floor(h)
     high = min(low + 1, len(ordered) - 1)
     return ordered[low] + (h - low) * (ordered[high] - ordered[low])
-
-
-# --- periods and local time ---------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Period:
-    """Local calendar days ``first``..``last`` (inclusive), as UTC ``[start, end)``."""
-
-    first: date
-    last: date
-    start: datetime
-    end: datetime
-
-    @property
-    def days(self) -> list[date]:
-        return [self.first + timedelta(days=i) for i in range((self.last - self.first).days + 1)]
-
-
-def local_midnight(day: date, zone: ZoneInfo) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
-
-
-def period_of(first: date, last: date, zone: ZoneInfo) -> Period:
-    return Period(
-        first, last, local_midnight(first, zone), local_midnight(last + timedelta(1), zone)
-    )
-
-
-class LocalTime:
-    """UTC offsets of a zone over a range, for SQLite, which has no time zones."""
-
-    def __init__(self, zone: ZoneInfo, start: datetime, end: datetime) -> None:
-        self.changes: list[tuple[datetime, int]] = []  # (from this instant, offset s)
-        at = start
-        offset = self._offset(zone, at)
-        self.changes.append((at, offset))
-        while at < end:
-            step = min(at + timedelta(days=1), end)
-            if self._offset(zone, step) != offset:
-                low, high = at, step  # the change lies in (low, high]: bisect to the second
-                while high - low > timedelta(seconds=1):
-                    mid = low + (high - low) / 2
-                    low, high = (mid, high) if self._offset(zone, mid) == offset else (low, mid)
-                offset = self._offset(zone, high)
-                self.changes.append((high.replace(microsecond=0), offset))
-            at = step
-
-    @staticmethod
-    def _offset(zone: ZoneInfo, at: datetime) -> int:
-        delta = at.astimezone(zone).utcoffset()
-        return int(delta.total_seconds()) if delta else 0
-
-    def sqlite(self, column: Any) -> ColumnElement[str]:
-        """``column`` (a UTC time) as local 'YYYY-MM-DD HH:MM:SS' text on SQLite."""
-        first = f"{self.changes[0][1]:+d} seconds"
-        shift: Any = literal(first)
-        if len(self.changes) > 1:
-            # Each offset applies from its instant on: test the latest first.
-            shift = case(
-                *(
-                    (
-                        column >= literal(at.replace(tzinfo=None).isoformat(" "), String),
-                        f"{off:+d} seconds",
-                    )
-                    for at, off in reversed(self.changes[1:])
-                ),
-                else_=first,
-            )
-        return func.datetime(column, shift)
-
-
-def _local(db: str, column: Any, zone: ZoneInfo, period: Period) -> Any:
-    """The local time of a UTC column, for grouping by day, hour and weekday."""
-    if db == "postgresql":
-        return func.timezone(zone.key, column)
-    return LocalTime(zone, period.start, period.end).sqlite(column)
-
-
-def _day(db: str, local: Any) -> Any:
-    return func.to_char(local, "YYYY-MM-DD") if db == "postgresql" else func.date(local)
-
-
-def _hour_and_weekday(db: str, local: Any) -> tuple[Any, Any]:
-    """Local hour 0..23 and weekday 0=Monday..6 (both databases count Sunday as 0)."""
-    if db == "postgresql":
-        hour = cast(func.extract("hour", local), Integer)
-        dow = cast(func.extract("dow", local), Integer)
-    else:
-        hour = cast(func.strftime("%H", local), Integer)
-        dow = cast(func.strftime("%w", local), Integer)
-    return hour, (dow + 6) % 7
-
-
-def _seconds(db: str, later: Any, earlier: Any) -> Any:
-    if db == "postgresql":
-        return cast(func.extract("epoch", later - earlier), Float)
-    # julianday() is a double of days: to the millisecond, as PostgreSQL would give it.
-    return func.round((func.julianday(later) - func.julianday(earlier)) * 86400.0, 3)
 
 
 # --- wait classes -------------------------------------------------------------------
@@ -337,8 +246,8 @@ class _Queries:
             c.created_at < period.end,
             _in_class(c.priority, c.risk_level, key),
         )
-        self.wait_s = _seconds(db, w.ended_at, w.entered_at)
-        self.handling_s = _seconds(db, c.closed_at, c.claimed_at)
+        self.wait_s = seconds_between(db, w.ended_at, w.entered_at)
+        self.handling_s = seconds_between(db, c.closed_at, c.claimed_at)
         self.pg = db == "postgresql"
 
     async def _quantiles(
@@ -385,8 +294,8 @@ class _Queries:
                 self.wait_s, and_(self.in_waits, w.outcome.in_(GAVE_UP)), qs=(50,)
             )
         ).get(None)
-        local = _local(self.db, w.entered_at, self.zone, self.period)
-        per_day = await self._quantiles(self.wait_s, claimed, _day(self.db, local), (50, 90))
+        local = local_time_of(self.db, w.entered_at, self.zone, self.period)
+        per_day = await self._quantiles(self.wait_s, claimed, local_day(self.db, local), (50, 90))
         days = []
         for day in self.period.days:
             n, (median, p90), _ = per_day.get(day.isoformat(), (0, [None, None], None))
@@ -445,8 +354,8 @@ class _Queries:
         return [Bin(edges[i], highs[i], found.get(i, 0)) for i in range(len(edges))]
 
     async def demand(self) -> tuple[list[int], list[int], dict[tuple[int, int], int]]:
-        local = _local(self.db, QueueWait.entered_at, self.zone, self.period)
-        hour, weekday = _hour_and_weekday(self.db, local)
+        local = local_time_of(self.db, QueueWait.entered_at, self.zone, self.period)
+        hour, weekday = hour_and_weekday(self.db, local)
         rows = await self.s.execute(
             select(weekday, hour, func.count()).where(self.in_waits).group_by(weekday, hour)
         )

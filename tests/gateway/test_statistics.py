@@ -14,6 +14,7 @@ from gateway.actions.statistics import BIN_EDGES_S, percentile, statistics_for
 from gateway.actions.waits import GAVE_UP, OUTCOMES, wait_class
 from gateway.models import ChatSession, QueueWait
 from gateway.services import Services
+from gateway.settings import SettingsError, load_settings, parse_wait_targets
 from tests.counsellor_ui.support import Clock, use_quick_setup
 from tests.factories import make_queued_session, make_staff
 
@@ -204,3 +205,16 @@ async def test_a_local_day_across_a_change_of_clocks(svc: Services, day: date, h
     assert stats.by_weekday[6] == 3  # both changes fall on a Sunday
     two = await statistics_for(svc, first=day - timedelta(days=1), last=day + timedelta(days=1))
     assert [d.waits for d in two.days] == [1, 3, 1]
+
+
+async def test_wait_targets_must_name_every_class_once() -> None:
+    assert parse_wait_targets("other=600, requested=600,concern=120,high=60,imminent=30") == {
+        "imminent": 30.0,
+        "high": 60.0,
+        "concern": 120.0,
+        "requested": 600.0,
+        "other": 600.0,
+    }
+    for bad in ("imminent=60,high=60", "crisis=60", "imminent=0,high=60", "high"):
+        with pytest.raises(SettingsError, match="HAVEN_WAIT_TARGETS"):
+            load_settings({"HAVEN_WAIT_TARGETS": bad})
