@@ -93,13 +93,16 @@ def format_duration(seconds: float) -> str:
 
 
 def format_percent(part: int, whole: int) -> str:
-    """A share in whole percent, rounded down so that it never overstates: 899 of 1000
-    is 89%, not a 90% that would seem to meet a 90% target."""
+    """A share in whole percent, rounded to the nearest as the statistics page rounds its
+    figures, except that some is never "0%" and not quite all is never "100%"."""
     if whole <= 0:
         return "\u2013"
-    if part > 0 and 100 * part < whole:
+    shown = round(100 * part / whole)
+    if shown == 0 and part > 0:
         return "under 1%"
-    return f"{100 * part // whole}%"
+    if shown == 100 and part < whole:
+        return "over 99%"
+    return f"{shown}%"
 
 
 def _plural(count: int, noun: str) -> str:
@@ -722,7 +725,7 @@ def service_levels(
     for i, r in enumerate(rows):
         y = top + i * row_h
         value = (
-            f"{format_percent(r.met, r.total)} of {r.total} \u00b7 aim {_aim(r)}"
+            f"{_share_met(r)} of {r.total} \u00b7 aim {_aim(r)}"
             if r.total > 0
             else f"no waits \u00b7 aim {_aim(r)}"
         )
@@ -757,8 +760,7 @@ def service_levels(
     for r in measured:
         status = "" if _aim_met(r) else ", short of the aim"
         words.append(
-            f"{r.label} {format_percent(r.met, r.total)} of {r.total} within target "
-            f"(aim {_aim(r)}{status})"
+            f"{r.label} {_share_met(r)} of {r.total} within target (aim {_aim(r)}{status})"
         )
     desc = "; ".join(words) + "."
     table_rows = [
@@ -766,7 +768,7 @@ def service_levels(
             r.label,
             str(r.met),
             str(r.total),
-            format_percent(r.met, r.total),
+            _share_met(r),
             _aim(r),
             ("yes" if _aim_met(r) else "no") if r.total > 0 else "\u2013",
         )
@@ -779,6 +781,18 @@ def service_levels(
 def _aim(row: ServiceLevelRow) -> str:
     percent = row.target_share * 100
     return f"{percent:.0f}%" if abs(percent - round(percent)) < 1e-9 else f"{percent:.1f}%"
+
+
+def _share_met(row: ServiceLevelRow) -> str:
+    """The share within target, to a tenth where whole percent would seem to contradict
+    the aim: 899 of 1000 against 90% reads "89.9%", not a "90%" that seems to meet it."""
+    shown = format_percent(row.met, row.total)
+    if row.total <= 0 or not shown[0].isdigit():
+        return shown
+    seems_met = int(shown.removesuffix("%")) >= row.target_share * 100 - 1e-9
+    if seems_met == _aim_met(row):
+        return shown
+    return f"{math.floor(1000 * row.met / row.total) / 10:.1f}%"
 
 
 def _aim_met(row: ServiceLevelRow) -> bool:

@@ -117,9 +117,17 @@ def test_durations_read_as_words(seconds: float, words: str) -> None:
 
 @pytest.mark.parametrize(
     ("part", "whole", "shown"),
-    [(899, 1000, "89%"), (29, 100, "29%"), (1, 1000, "under 1%"), (0, 5, "0%"), (7, 7, "100%")],
+    [
+        (899, 1000, "90%"),
+        (14, 22, "64%"),
+        (29, 100, "29%"),
+        (1, 1000, "under 1%"),
+        (995, 1000, "over 99%"),
+        (0, 5, "0%"),
+        (7, 7, "100%"),
+    ],
 )
-def test_shares_never_overstate(part: int, whole: int, shown: str) -> None:
+def test_shares_round_but_never_to_none_or_all(part: int, whole: int, shown: str) -> None:
     assert format_percent(part, whole) == shown
 
 
@@ -177,10 +185,10 @@ def test_histogram_has_a_bar_per_bin_and_the_same_numbers_in_its_table() -> None
     for width, count in zip(widths, counts, strict=True):
         assert width == pytest.approx(widths[3] * count / 162, abs=0.1)
     assert table_rows(root) == [
-        ["under 30 s", "90", "17%"],
-        ["30 s to 1 min", "66", "12%"],
-        ["1 min to 2 min", "102", "19%"],
-        ["2 min to 5 min", "162", "31%"],
+        ["under 30 s", "90", "18%"],
+        ["30 s to 1 min", "66", "13%"],
+        ["1 min to 2 min", "102", "20%"],
+        ["2 min to 5 min", "162", "32%"],
         ["5 min to 10 min", "78", "15%"],
         ["10 min to 20 min", "11", "2%"],
         ["20 min to 30 min", "2", "under 1%"],
@@ -191,7 +199,7 @@ def test_histogram_has_a_bar_per_bin_and_the_same_numbers_in_its_table() -> None
     assert [bar.get("fill") == ORANGE for bar in bars] == [False] * 5 + [True] * 4
     assert desc_of(root) == (
         "513 waits. The most common wait was 2 min to 5 min (162). "
-        "15 (2%) waited 10 min or longer, the target. "
+        "15 (3%) waited 10 min or longer, the target. "
         "The longest waits were 30 min to 1 h (2)."
     )
 
@@ -469,6 +477,18 @@ def test_service_levels_bars_aims_and_table() -> None:
 def test_service_level_exactly_on_the_aim_meets_it() -> None:
     root = figure(service_levels([ServiceLevelRow("Requested", 9, 10, 0.9)]))
     assert table_rows(root) == [["Requested", "9", "10", "90%", "90%", "yes"]]
+
+
+def test_a_share_just_short_of_the_aim_never_reads_as_the_aim() -> None:
+    rows = [ServiceLevelRow("Requested", 899, 1000, 0.9), ServiceLevelRow("Other", 894, 1000, 0.9)]
+    root = figure(service_levels(rows))
+    # 89.9% would round to the aim, so it is written to a tenth; 89.4% rounds below it.
+    assert table_rows(root) == [
+        ["Requested", "899", "1000", "89.9%", "90%", "no"],
+        ["Other", "894", "1000", "89%", "90%", "no"],
+    ]
+    written = [t.text for t in svg_of(root).iter(f"{SVG}text")]
+    assert "89.9% of 1000 \u00b7 aim 90%" in written
 
 
 def test_a_long_label_is_cut_in_the_picture_and_whole_in_the_table() -> None:
