@@ -116,7 +116,8 @@ async def live_board(svc: Services, snapshot: QueueSnapshot) -> LiveBoard:
     return LiveBoard(
         at=now,
         service_open=snapshot.load.service_open,
-        waiting=snapshot.rows,
+        # A claim between the two reads: the chat shows once, as live.
+        waiting=[r for r in snapshot.rows if r.session_id not in {c.session_id for c in chats}],
         chats=chats,
         colleagues=await colleagues_online(svc),
         available=snapshot.available,

@@ -150,9 +150,11 @@ class Browserless:
         after: int = 0,
         origin: str | None = None,
         watch: bool = False,
+        board: bool = False,
     ) -> ClientConnection:
         query = f"?session={session_id}&after={after}" if session_id is not None else ""
         query += "&watch=1" if watch else ""
+        query += ("&" if query else "?") + "board=1" if board else ""
         return await connect(
             f"{self.server.ws}/counsellor/ws{query}",
             origin=Origin(origin or self.server.origin),

@@ -19,13 +19,23 @@ from gateway.settings import Settings
 from gateway.types import StaffRole
 from tests.chat_client import Frame
 from tests.conftest import LiveServer
-from tests.counsellor_ui.support import frames_until, quiet_frames, signed_in_as
+from tests.counsellor_ui.support import (
+    frames_until,
+    quiet_frames,
+    signed_in_as,
+    use_quick_setup,
+)
 from tests.factories import make_staff
 from tests.gateway.test_protocol_support import open_chat, queued_chat, serve, services_of
 
 pytestmark = pytest.mark.asyncio
 SECRET = "WHISPER-7f3a: ask gently about sleep"
 JOINED = "Alex, a supervisor, has joined the chat to help."
+
+
+@pytest.fixture(autouse=True)
+def _quick(monkeypatch: pytest.MonkeyPatch) -> None:
+    use_quick_setup(monkeypatch)
 
 
 @pytest_asyncio.fixture
