@@ -8,8 +8,10 @@ must not share counters). Two kinds of figure:
   adds up the processes (``sum by (...)``); a restart starts them at zero, which
   ``rate()`` understands.
 * **Read from the database once per scrape**, the same for every process: people
-  waiting by priority, sessions by state, messages stored. A few small queries,
-  one of them a ``GROUP BY`` over the sessions' state index.
+  waiting by priority, open sessions by state, sessions started, messages stored.
+  Each query reads an index only, so a scrape stays cheap however much history
+  there is (closed sessions are never counted row by row: ``haven_sessions_started``
+  is the highest session number, as ``haven_messages_stored`` is for messages).
 
 Open connections by kind come from this process's live hub.
 
@@ -40,6 +42,9 @@ PRIORITY_LABELS = {
 # Seconds: a crisis target is often a minute, others ten; the tail goes to an hour.
 WAIT_BUCKETS = (15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0)
 CONNECTION_KINDS = ("widget", "workspace")
+# Sessions by state are counted for the open states only: an index range each, where
+# counting every closed session of years of history would cost a scan per scrape.
+OPEN_STATES = (SessionState.BOT.value, SessionState.QUEUED.value, SessionState.LIVE.value)
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 
@@ -64,6 +69,7 @@ class Metrics:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self._messages_seen = 0
+        self._sessions_seen = 0
         self.queue_waiting = Gauge(
             "haven_queue_waiting",
             "People waiting in the queue now, by priority (from the database at scrape).",
@@ -80,7 +86,8 @@ class Metrics:
         )
         self.sessions = Gauge(
             "haven_sessions",
-            "Chat sessions stored, by state (from the database at scrape).",
+            "Chat sessions open now, by state: with the bot, queued, live "
+            "(from the database at scrape).",
             ["state"],
             registry=r,
         )
@@ -89,6 +96,12 @@ class Metrics:
             "Open websocket connections of this process, by kind (widget: a person; "
             "workspace: a member of staff).",
             ["kind"],
+            registry=r,
+        )
+        self.started = Counter(
+            "haven_sessions_started",
+            "Chat sessions started since the database began (the highest session "
+            "number, so erased ones count; from the database at scrape).",
             registry=r,
         )
         self.messages = Counter(
@@ -113,8 +126,8 @@ class Metrics:
         for label in PRIORITY_LABELS.values():
             self.queue_waiting.labels(label)
             self.wait_seconds.labels(label)
-        for state in SessionState:
-            self.sessions.labels(state.value)
+        for state in OPEN_STATES:
+            self.sessions.labels(state)
         for kind in CONNECTION_KINDS:
             self.connections.labels(kind)
         for level in RiskLevel:
@@ -151,18 +164,24 @@ class Metrics:
         for label, count in waiting.items():
             self.queue_waiting.labels(label).set(count)
 
-        states = dict.fromkeys((s.value for s in SessionState), 0)
+        states = dict.fromkeys(OPEN_STATES, 0)
         for state, count in await session.execute(
-            select(ChatSession.state, func.count()).group_by(ChatSession.state)
+            select(ChatSession.state, func.count())
+            .where(ChatSession.state.in_(OPEN_STATES))
+            .group_by(ChatSession.state)
         ):
             if state in states:
                 states[state] = int(count)
         for state, count in states.items():
             self.sessions.labels(state).set(count)
 
-        highest = (await session.execute(select(func.max(Message.id)))).scalar_one_or_none() or 0
-        # A counter only goes up: inc by the difference (a smaller number after
-        # an erase of the newest messages on SQLite leaves it where it was).
+        # Counters only go up: inc by the difference (a smaller number after an
+        # erase of the newest rows on SQLite leaves them where they were).
+        started = (await session.execute(select(func.max(ChatSession.id)))).scalar() or 0
+        if started > self._sessions_seen:
+            self.started.inc(started - self._sessions_seen)
+            self._sessions_seen = started
+        highest = (await session.execute(select(func.max(Message.id)))).scalar() or 0
         if highest > self._messages_seen:
             self.messages.inc(highest - self._messages_seen)
             self._messages_seen = highest

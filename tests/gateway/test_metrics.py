@@ -25,6 +25,7 @@ FAMILIES = {
     "haven_queue_waiting",
     "haven_queue_wait_seconds",
     "haven_sessions",
+    "haven_sessions_started",
     "haven_connections_open",
     "haven_messages_stored",
     "haven_bot_turns",
@@ -103,6 +104,9 @@ async def test_figures_move_when_a_person_in_crisis_is_claimed(live_server: Live
     assert chat.state == "queued" and chat.risk_level != "none"
     assert value(queued, "haven_queue_waiting", priority="crisis") == 1
     assert value(queued, "haven_sessions", state="queued") == 1
+    assert value(queued, "haven_sessions_started_total") == 1
+    # Finished sessions are not counted state by state (a scan per scrape).
+    assert ("haven_sessions", (("state", "closed"),)) not in queued
     assert value(queued, "haven_connections_open", kind="widget") == 1
     assert value(queued, "haven_escalations_total", level=chat.risk_level) == 1
     assert value(queued, "haven_bot_turns_total") >= 2  # the greeting and the crisis reply
