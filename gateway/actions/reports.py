@@ -1,4 +1,4 @@
-"""What supervisors see: today's waiting times and the live state of the service.
+"""What supervisors see of today: waiting times, outcomes (the live board is ``live_board``).
 
 Reads only. "Today" starts at midnight in the helpline's time zone
 (``HAVEN_TIMEZONE``). A wait is the time from entering the queue to the
@@ -17,9 +17,7 @@ from datetime import datetime
 
 from sqlalchemy import func, or_, select
 
-from gateway.actions.queue import availability, ordered_queue
-from gateway.actions.staff import Colleague, colleagues_online
-from gateway.models import ChatSession, Staff, WrapUp, WrapUpOutcome
+from gateway.models import ChatSession, WrapUp, WrapUpOutcome
 from gateway.services import Services
 from gateway.types import Priority, SessionState
 
@@ -105,59 +103,4 @@ async def todays_stats(svc: Services) -> DayStats:
         outcomes=sorted(
             outcome_counts.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0])
         ),
-    )
-
-
-@dataclass(frozen=True)
-class HeldChat:
-    session_id: int
-    counsellor: str
-    priority: Priority
-    claimed_at: datetime | None
-
-
-@dataclass(frozen=True)
-class ServiceNow:
-    open: bool
-    queue_length: int
-    longest_wait_s: float | None
-    # Counsellors free (on duty, below their chat limit) and on duty: the figures
-    # the dashboard and the waiting person see (``actions.queue.availability``).
-    available: int
-    on_duty: int
-    colleagues: list[Colleague]
-    held: list[HeldChat]
-
-
-async def service_now(svc: Services) -> ServiceNow:
-    """Who is on, who holds which chats, and how long the queue is, right now."""
-    now = svc.clock()
-    queue = await ordered_queue(svc)
-    colleagues = await colleagues_online(svc)
-    async with svc.read() as session:
-        rows = (
-            await session.execute(
-                select(ChatSession, Staff.display_name)
-                .join(Staff, Staff.id == ChatSession.counsellor_id)
-                .where(ChatSession.state == SessionState.LIVE.value)
-                .order_by(Staff.display_name, ChatSession.claimed_at)
-            )
-        ).all()
-        staff = await availability(
-            session,
-            now,
-            fresh_s=svc.settings.heartbeat_s * 3,
-            max_chats=svc.settings.counsellor_max_chats,
-        )
-    waits = [(now - c.queued_at).total_seconds() for c in queue if c.queued_at is not None]
-    return ServiceNow(
-        open=svc.settings.hours.is_open(now),
-        queue_length=len(queue),
-        longest_wait_s=max(waits) if waits else None,
-        available=staff.free,
-        on_duty=staff.on_duty,
-        colleagues=colleagues,
-        held=[
-            HeldChat(chat.id, name, Priority(chat.priority), chat.claimed_at) for chat, name in rows
-        ],
     )
