@@ -67,6 +67,7 @@ async def test_the_board_follows_a_chat_and_a_supervisor_whispers_then_takes_ove
     await expect(chats).to_contain_text("(awaiting reply)", timeout=TIMEOUT)
     await expect(board.get_by_role("table", name="On duty")).to_contain_text("1 of")
     await lead.screenshot(path=str(artifacts / "supervision-1-board.png"), full_page=True)
+    await no_serious_axe_violations(lead, axe_source)
 
     # Alex watches: the transcript so far, then the person's next words live.
     await chats.get_by_role("link", name=re.compile(r"^Watch")).click()
