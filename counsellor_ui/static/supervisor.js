@@ -7,12 +7,23 @@
   var live = document.getElementById("live");
   if (!live) return;
   var updated = document.getElementById("live-updated");
+  var news = document.getElementById("live-news");
+  var told = summary();
 
   function localTimes(root) {
     root.querySelectorAll("time[datetime]").forEach(function (t) {
       var d = new Date(t.getAttribute("datetime"));
       if (!isNaN(d)) t.textContent = HavenClock(d);
     });
+  }
+
+  // What a screen reader hears: only a change in who waits or waits long for a reply,
+  // not every redraw of the board.
+  function summary() {
+    var waiting = live.querySelector("#queue-length");
+    var overdue = live.querySelectorAll("tr.overdue").length;
+    return (waiting ? waiting.textContent.trim() : "0") + " waiting." +
+      (overdue ? " " + overdue + (overdue === 1 ? " person has" : " people have") + " waited long for a reply." : "");
   }
 
   function show(html) {
@@ -26,6 +37,8 @@
       if (again) again.focus();
     }
     updated.textContent = "Updated " + HavenClock(new Date(), true) + ".";
+    var now = summary();
+    if (now !== told) { news.textContent = now; told = now; }
   }
 
   localTimes(document);

@@ -55,6 +55,8 @@ async def test_the_board_follows_a_chat_and_a_supervisor_whispers_then_takes_ove
     _, person = await person_in_queue(browser, live_server, "I've had a really hard week")
     await expect(waiting).to_contain_text("asked for a person", timeout=TIMEOUT)
     await expect(board.locator("#queue-length")).to_have_text("1")
+    # Told to a screen reader once, as the number changes (not at every redraw).
+    await expect(lead.locator("#live-news")).to_have_text("1 waiting.")
 
     await lead.screenshot(path=str(artifacts / "supervision-0-arrival.png"))
     # Sam claims; the chat moves to "Live chats" and the person's words await a reply.
