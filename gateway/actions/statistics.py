@@ -13,6 +13,7 @@ of clocks has 23 or 25 hours, as it had.
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections import defaultdict
 from collections.abc import Sequence
@@ -196,29 +197,54 @@ async def statistics_for(
     settings = svc.settings
     zone = ZoneInfo(settings.timezone)
     period = period_of(first, last, zone)
-    async with svc.read() as session:
-        db = session.get_bind().dialect.name
-        q = _Queries(session, db, zone, period, wait_class, settings)
-        waits, days = await q.waits()
-        by_hour, by_weekday, heat = await q.demand()
-        return Statistics(
-            period=period,
-            wait_class=wait_class,
-            goal=settings.service_level_goal,
-            waits=waits,
-            levels=await q.levels(),
-            bins=await q.bins(),
-            days=days,
-            by_hour=by_hour,
-            by_weekday=by_weekday,
-            heat=heat,
-            sessions=await q.sessions(),
-            reasons=await q.reasons(),
-            counsellors=await q.counsellors(),
-            outcomes=await q.outcomes(),
-            assessed=await q.assessed(),
-            ratings=await q.ratings(),
-        )
+
+    async def run(name: str) -> Any:
+        async with svc.read() as session:
+            db = session.get_bind().dialect.name
+            return await getattr(_Queries(session, db, zone, period, wait_class, settings), name)()
+
+    if svc.db.is_postgres:
+        # Independent reads, each on its own pooled connection: PostgreSQL runs them
+        # side by side (a page holds at most len(_PARTS) connections for a moment).
+        found = await asyncio.gather(*(run(name) for name in _PARTS))
+    else:
+        found = [await run(name) for name in _PARTS]  # one file: one reader at a time
+    part = dict(zip(_PARTS, found, strict=True))
+    by_hour, by_weekday, heat = part["demand"]
+    return Statistics(
+        period=period,
+        wait_class=wait_class,
+        goal=settings.service_level_goal,
+        waits=part["waits"],
+        levels=part["levels"],
+        bins=part["bins"],
+        days=part["days"],
+        by_hour=by_hour,
+        by_weekday=by_weekday,
+        heat=heat,
+        sessions=part["sessions"],
+        reasons=part["reasons"],
+        counsellors=part["counsellors"],
+        outcomes=part["outcomes"],
+        assessed=part["assessed"],
+        ratings=part["ratings"],
+    )
+
+
+# The queries of one page, each a method of _Queries.
+_PARTS = (
+    "waits",
+    "days",
+    "levels",
+    "bins",
+    "demand",
+    "sessions",
+    "reasons",
+    "counsellors",
+    "outcomes",
+    "assessed",
+    "ratings",
+)
 
 
 class _Queries:
@@ -275,46 +301,61 @@ class _Queries:
             grouped[g].append(max(0.0, round(float(v), 3)))
         return {g: (len(vs), [percentile(vs, q) for q in qs], vs[-1]) for g, vs in grouped.items()}
 
-    async def waits(self) -> tuple[WaitFigures, list[Day]]:
+    async def waits(self) -> WaitFigures:
         w = QueueWait
-        counts = (
-            await self.s.execute(
-                select(
-                    func.count(),
-                    func.count().filter(w.outcome == OUTCOME_CLAIMED),
-                    func.count().filter(w.outcome.in_(GAVE_UP)),
-                    func.count().filter(w.ended_at.is_(None)),
-                ).where(self.in_waits)
-            )
-        ).one()
+        claimed, gave_up = w.outcome == OUTCOME_CLAIMED, w.outcome.in_(GAVE_UP)
+        counts = [
+            func.count(),
+            func.count().filter(claimed),
+            func.count().filter(gave_up),
+            func.count().filter(w.ended_at.is_(None)),
+        ]
+        if self.pg:  # one pass: the counts and every percentile
+            cont = func.percentile_cont
+            row = (
+                await self.s.execute(
+                    select(
+                        *counts,
+                        *(
+                            cont(q).within_group(self.wait_s).filter(claimed)
+                            for q in (0.5, 0.9, 0.95)
+                        ),
+                        func.max(self.wait_s).filter(claimed),
+                        cont(0.5).within_group(self.wait_s).filter(gave_up),
+                    ).where(self.in_waits)
+                )
+            ).one()
+            median, p90, p95, top, abandon = (None if v is None else float(v) for v in row[4:])
+        else:
+            row = (await self.s.execute(select(*counts).where(self.in_waits))).one()
+            found = (await self._quantiles(self.wait_s, and_(self.in_waits, claimed))).get(None)
+            _, (median, p90, p95), top = found or (0, [None, None, None], None)
+            quit_ = (
+                await self._quantiles(self.wait_s, and_(self.in_waits, gave_up), qs=(50,))
+            ).get(None)
+            abandon = quit_[1][0] if quit_ else None
+        return WaitFigures(
+            waits=int(row[0]),
+            claimed=int(row[1]),
+            gave_up=int(row[2]),
+            waiting=int(row[3]),
+            median_s=median,
+            p90_s=p90,
+            p95_s=p95,
+            max_s=top,
+            abandon_median_s=abandon,
+        )
+
+    async def days(self) -> list[Day]:
+        w = QueueWait
         claimed = and_(self.in_waits, w.outcome == OUTCOME_CLAIMED)
-        overall = (await self._quantiles(self.wait_s, claimed)).get(None)
-        gave_up = (
-            await self._quantiles(
-                self.wait_s, and_(self.in_waits, w.outcome.in_(GAVE_UP)), qs=(50,)
-            )
-        ).get(None)
         local = local_time_of(self.db, w.entered_at, self.zone, self.period)
         per_day = await self._quantiles(self.wait_s, claimed, local_day(self.db, local), (50, 90))
         days = []
         for day in self.period.days:
             n, (median, p90), _ = per_day.get(day.isoformat(), (0, [None, None], None))
             days.append(Day(day, n, median, p90))
-        n, (median, p90, p95), top = overall or (0, [None, None, None], None)
-        return (
-            WaitFigures(
-                waits=int(counts[0]),
-                claimed=int(counts[1]),
-                gave_up=int(counts[2]),
-                waiting=int(counts[3]),
-                median_s=median,
-                p90_s=p90,
-                p95_s=p95,
-                max_s=top,
-                abandon_median_s=gave_up[1][0] if gave_up else None,
-            ),
-            days,
-        )
+        return days
 
     async def levels(self) -> list[ClassLevel]:
         w = QueueWait
@@ -366,18 +407,24 @@ class _Queries:
 
     async def sessions(self) -> SessionFigures:
         c = ChatSession
-        row = (
-            await self.s.execute(
-                select(func.count(), func.count(c.queued_at)).where(self.in_sessions)
-            )
-        ).one()
-        handled = and_(self.in_sessions, c.claimed_at.is_not(None), c.closed_at.is_not(None))
-        handling = (await self._quantiles(self.handling_s, handled, qs=(50,))).get(None)
+        ended = and_(c.claimed_at.is_not(None), c.closed_at.is_not(None))
+        counts = [func.count(), func.count(c.queued_at)]
+        median: float | None
+        if self.pg:  # one pass
+            handling = func.percentile_cont(0.5).within_group(self.handling_s).filter(ended)
+            row = (await self.s.execute(select(*counts, handling).where(self.in_sessions))).one()
+            median = None if row[2] is None else float(row[2])
+        else:
+            row = (await self.s.execute(select(*counts).where(self.in_sessions))).one()
+            found = (
+                await self._quantiles(self.handling_s, and_(self.in_sessions, ended), qs=(50,))
+            ).get(None)
+            median = found[1][0] if found else None
         return SessionFigures(
             started=int(row[0]),
             escalated=int(row[1]),
             bot_only=int(row[0]) - int(row[1]),
-            handling_median_s=handling[1][0] if handling else None,
+            handling_median_s=median,
         )
 
     async def reasons(self) -> list[tuple[str, int]]:
