@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.actions.handover import _close_offer as close_offer
 from gateway.actions.messages import NotYourSession, seq_of_client_id
@@ -100,7 +101,7 @@ async def join_chat(svc: Services, *, session_id: int, staff: Staff) -> None:
     _check_supervisor(staff)
     async with svc.transaction() as tx:
         chat, _ = await _live_not_mine(tx, session_id, staff)
-        if await _joined(tx, chat, staff):
+        if await _joined(tx.session, chat, staff):
             return
         _audit(tx, staff, "join", chat.id)
         await add_system_message(
@@ -108,7 +109,7 @@ async def join_chat(svc: Services, *, session_id: int, staff: Staff) -> None:
         )
 
 
-async def _joined(tx: Transaction, chat: ChatSession, staff: Staff) -> bool:
+async def _joined(session: AsyncSession, chat: ChatSession, staff: Staff) -> bool:
     """Whether ``staff`` joined this chat since it was last claimed."""
     query = select(AuditEvent.id).where(
         AuditEvent.session_id == chat.id,
@@ -117,16 +118,16 @@ async def _joined(tx: Transaction, chat: ChatSession, staff: Staff) -> bool:
     )
     if chat.claimed_at is not None:
         query = query.where(AuditEvent.at >= chat.claimed_at)
-    return (await tx.session.execute(query.limit(1))).first() is not None
+    return (await session.execute(query.limit(1))).first() is not None
 
 
 async def has_joined(svc: Services, *, session_id: int, staff: Staff) -> bool:
     """Whether the supervisor is in this live chat beside its counsellor."""
-    async with svc.transaction() as tx:
-        chat = await tx.session.get(ChatSession, session_id)
+    async with svc.read() as session:
+        chat = await session.get(ChatSession, session_id)
         if chat is None or chat.state != SessionState.LIVE or chat.counsellor_id == staff.id:
             return False
-        return await _joined(tx, chat, staff)
+        return await _joined(session, chat, staff)
 
 
 async def post_as_supervisor(
@@ -139,7 +140,7 @@ async def post_as_supervisor(
         if existing is not None:
             return existing
         chat = await lock_session(tx, session_id)
-        if chat.state != SessionState.LIVE or not await _joined(tx, chat, staff):
+        if chat.state != SessionState.LIVE or not await _joined(tx.session, chat, staff):
             raise NotYourSession(session_id)
         message = await append_message(
             tx, chat, sender=SenderKind.COUNSELLOR, text=text, client_id=client_id, counsellor=staff
