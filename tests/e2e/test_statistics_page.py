@@ -90,6 +90,17 @@ async def test_a_supervisor_asks_how_long_high_risk_chats_waited_last_week(
     await page.screenshot(path=str(artifacts / "statistics-full.png"), full_page=True)
     await no_serious_axe_violations(page, axe_source)
 
+    # A quiet period before any history: every card says so, nothing is left blank.
+    await page.goto(
+        f"{live_server.http}/counsellor/statistics?period=custom&from=2020-01-06&to=2020-01-12"
+    )
+    await expect(summary).to_contain_text("6 Jan 2020 to 12 Jan 2020")
+    await expect(median).to_have_text("\u2013")
+    await expect(page.get_by_text("No chats claimed in this period.")).to_be_visible()
+    await page.screenshot(path=str(artifacts / "statistics-empty.png"), full_page=True)
+    await no_serious_axe_violations(page, axe_source)
+    await page.go_back()
+
     # The export of the same choice, from its link.
     async with page.expect_download() as download:
         await page.get_by_role("link", name="Download these figures (CSV)").click()
