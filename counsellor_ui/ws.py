@@ -35,7 +35,7 @@ from gateway.actions.messages import NotYourSession, TranscriptLine, post_counse
 from gateway.actions.presence import SessionPulse
 from gateway.actions.signin import SignedIn
 from gateway.actions.snapshot import QueueSnapshot
-from gateway.actions.supervision import post_as_supervisor
+from gateway.actions.supervision import post_as_supervisor, record_watch
 from gateway.actions.workspace import MyChat, chat_for_staff
 from gateway.broker import Broker, Subscription
 from gateway.broker.base import SubscriberOverflow
@@ -177,6 +177,8 @@ async def counsellor_socket(websocket: WebSocket) -> None:
     connection.watching = watching and session_id is not None
     if connection.watching:
         connection.holds = chat is not None and chat.counsellor_id == who.staff.id
+        if not connection.holds and session_id is not None:
+            await record_watch(runtime.svc, session_id=session_id, staff=who.staff, live=True)
     # ``?board=1``: the supervisors' live board, pushed from the hub's one read per change.
     connection.wants_board = supervises and websocket.query_params.get("board") == "1"
     # ``?presence=1``: a page that shows neither the queue nor a chat (canned

@@ -58,11 +58,15 @@ async def _live_not_mine(
     return chat, holder
 
 
-async def record_watch(svc: Services, *, session_id: int, staff: Staff) -> None:
-    """A supervisor opened the chat read-only: recorded, whatever its state."""
+async def record_watch(svc: Services, *, session_id: int, staff: Staff, live: bool = False) -> None:
+    """A supervisor opened the chat read-only: recorded, whatever its state.
+
+    ``live``: the watch socket opened (the page's, or any other client's), so that
+    reading a chat through the socket alone is recorded too ("watch_live").
+    """
     _check_supervisor(staff)
     async with svc.transaction() as tx:
-        _audit(tx, staff, "watch", session_id)
+        _audit(tx, staff, "watch_live" if live else "watch", session_id)
 
 
 async def whisper(svc: Services, *, session_id: int, staff: Staff, text: str) -> str:

@@ -13,8 +13,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
+from sqlalchemy import select
 from websockets.exceptions import ConnectionClosed
 
+from gateway.models import AuditEvent
 from gateway.settings import Settings
 from gateway.types import StaffRole
 from tests.chat_client import Frame
@@ -115,6 +117,10 @@ async def test_only_a_supervisor_watches_and_only_a_joined_one_writes(server: Li
 
     watcher = await alex.socket(session_id, watch=True)
     await frames_until(watcher, lambda f: f["type"] == "message")  # the history
+    # Reading through the socket alone is recorded too; the refused counsellor is not.
+    async with svc.read() as session:
+        audit = (await session.execute(select(AuditEvent.staff_id, AuditEvent.action))).all()
+    assert [tuple(row) for row in audit] == [(alex.staff.id, "watch_live")]
     await person.say("is anyone there?")
     got = await frames_until(watcher, is_message("is anyone there?"))
     assert got[-1]["sender"] == "user"
