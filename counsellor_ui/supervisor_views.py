@@ -9,12 +9,13 @@ from starlette.responses import Response
 
 from counsellor_ui import auth
 from counsellor_ui.board import board_context
+from counsellor_ui.statistics_views import CLASS_LABELS
 from counsellor_ui.web import form_int, form_text, page, redirect
 from gateway.actions.canned import CannedError, delete_canned, list_canned, save_canned
 from gateway.actions.live_board import live_board
 from gateway.actions.ratings import ratings_summary
-from gateway.actions.reports import todays_stats
 from gateway.actions.snapshot import queue_snapshot
+from gateway.actions.statistics import statistics_for
 
 
 async def _live_context(request: Request) -> dict[str, Any]:
@@ -27,12 +28,15 @@ async def _live_context(request: Request) -> dict[str, Any]:
 async def supervisor(request: Request) -> Response:
     who = await auth.require(request, supervisor=True)
     svc = auth.runtime_of(request).svc
+    # Today's figures are the statistics page's for today: one definition of a wait.
+    today = svc.settings.hours.local(svc.clock()).date()
     return page(
         request,
         "supervisor.html",
         who=who,
         supervisor=True,
-        stats=await todays_stats(svc),
+        stats=await statistics_for(svc, first=today, last=today),
+        class_labels=CLASS_LABELS,
         ratings=await ratings_summary(svc),
         timezone=svc.settings.timezone,
         **await _live_context(request),

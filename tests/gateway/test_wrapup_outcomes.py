@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gateway.actions.queue import claim_session
-from gateway.actions.reports import todays_stats
+from gateway.actions.statistics import statistics_for
 from gateway.actions.wrapup import WrapUpError, check_wrapup, end_session, wrapup_of
 from gateway.services import Services
 from tests.counsellor_ui.support import use_quick_setup
@@ -41,5 +41,6 @@ async def test_several_outcomes_are_kept_in_the_settings_order_and_counted(
     saved = await wrapup_of(svc, session_id=first.id)
     assert saved is not None
     assert sorted(o.outcome for o in saved.outcomes) == sorted([listened, plan])
-    stats = await todays_stats(svc)
+    today = svc.settings.hours.local(svc.clock()).date()
+    stats = await statistics_for(svc, first=today, last=today)
     assert stats.outcomes == [(listened, 2), (signposted, 1), (plan, 1)]
