@@ -52,12 +52,25 @@ WEEKLY = (1.2, 1.0, 0.95, 0.95, 0.85, 0.9, 1.25)
 BOT_ONLY, REQUESTED = 0.62, 0.28
 # Of crises, the level the detector found (few imminent).
 CRISIS_LEVELS = (("concern", 0.45), ("high", 0.45), ("imminent", 0.10))
-# Escalation reasons as the bot writes them (bot_engine/turn.py): request:<how> or the rule.
+# Escalation reasons as the bot writes them (bot_engine/turn.py): request:<how>, or the
+# crisis rule that matched (crisis:<rule>) with the topic the detector gives it.
 REQUEST_REASONS = (("request:button", 0.7), ("request:typed", 0.3))
 CRISIS_REASONS = {
-    "concern": ("wish_to_die", "self_harm:urge", "suicide"),
-    "high": ("end_it", "method:overdose_plan", "goodbye"),
-    "imminent": ("acting_now", "method:overdose_taken"),
+    "concern": (
+        ("crisis:wish_to_die", "suicide"),
+        ("crisis:self_harm:urge", "self_harm"),
+        ("crisis:self_harm:method", "self_harm"),
+    ),
+    "high": (("crisis:end_it", "suicide"), ("crisis:method:overdose_plan", "suicide")),
+    "imminent": (("crisis:acting_now", "suicide"), ("crisis:method:overdose_taken", "suicide")),
+}
+# What a counsellor assesses at wrap-up, in the form's words (gateway/actions/wrapup.py
+# RISK_LEVELS), from the level the detector found: mostly the same, sometimes not.
+ASSESSED = {
+    "none": (("none", 0.85), ("low", 0.12), ("medium", 0.03)),
+    "concern": (("low", 0.3), ("medium", 0.55), ("high", 0.15)),
+    "high": (("medium", 0.25), ("high", 0.65), ("immediate", 0.10)),
+    "imminent": (("high", 0.4), ("immediate", 0.6)),
 }
 # Median wait at average demand (seconds) and patience before giving up (mean seconds).
 MEDIAN_WAIT_S = {Priority.CRISIS: 40.0, Priority.REQUESTED: 180.0}
@@ -135,6 +148,7 @@ class _Generator:
             "queue_front": False,
             "escalation_reason": None,
             "risk_level": "none",
+            "risk_topic": None,
             "locale": "cy" if rng.random() < 0.03 else "en",
             "last_seq": 0,
             "counsellor_id": None,
@@ -151,14 +165,18 @@ class _Generator:
             row["user_seen_at"] = row["closed_at"]
             return
         if kind < BOT_ONLY + REQUESTED:
-            priority, level = Priority.REQUESTED, "none"
+            priority, level, topic = Priority.REQUESTED, "none", None
             reason = _pick(rng, REQUEST_REASONS)
         else:
             priority, level = Priority.CRISIS, _pick(rng, CRISIS_LEVELS)
-            reason = rng.choice(CRISIS_REASONS[level])
+            reason, topic = rng.choice(CRISIS_REASONS[level])
         queued = start + timedelta(seconds=rng.uniform(40, 600))
         row.update(
-            priority=int(priority), risk_level=level, escalation_reason=reason, queued_at=queued
+            priority=int(priority),
+            risk_level=level,
+            risk_topic=topic,
+            escalation_reason=reason,
+            queued_at=queued,
         )
         entered, cause, claimer = queued, CAUSE_ESCALATED, None
         for _attempt in range(2):
@@ -220,11 +238,7 @@ class _Generator:
         self, sid: int, staff: int, closed: datetime, priority: Priority, level: str, batch: _Batch
     ) -> None:
         rng = self.rng
-        assessed = level
-        if priority == Priority.REQUESTED:
-            assessed = "concern" if rng.random() < 0.15 else "none"
-        elif rng.random() < 0.2:
-            assessed = rng.choice(("concern", "high", "imminent"))
+        assessed = _pick(rng, ASSESSED[level])
         batch.wrap_ups.append(
             {
                 "session_id": sid,
@@ -237,7 +251,7 @@ class _Generator:
         self.counts.wrap_ups += 1
         first = self.outcomes[0]
         chosen = {first} if rng.random() < 0.7 else {rng.choice(self.outcomes)}
-        if assessed in ("high", "imminent") and len(self.outcomes) > 2:
+        if assessed in ("high", "immediate") and len(self.outcomes) > 2:
             chosen.add(self.outcomes[2])  # a safety plan, in the default list
         if rng.random() < 0.25 and len(self.outcomes) > 1:
             chosen.add(self.outcomes[1])

@@ -233,6 +233,9 @@ def _offer_lapsed(svc: Services, now: datetime) -> ColumnElement[bool]:
         target.seen_at >= online_since(svc, now),
     )
     return and_(
+        # An offer sets both columns; this one is indexed, so the timer's check each
+        # second reads the few open offers, not every session (PostgreSQL's plan).
+        ChatSession.transfer_offered_at.is_not(None),
         ChatSession.transfer_to_id.is_not(None),
         or_(
             ChatSession.transfer_offered_at

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from gateway import cli
 from gateway.actions.waits import CAUSES, OUTCOME_CLAIMED, OUTCOMES
+from gateway.actions.wrapup import RISK_LABELS
 from gateway.db import create_engine
 from gateway.history import generate_history
 from gateway.models import ChatSession, Message, QueueWait, Rating, SessionNote, WrapUp
@@ -42,6 +43,7 @@ async def test_history_has_the_rhythms_and_no_text(database_url: str) -> None:
             sessions = (await conn.execute(select(ChatSession.__table__))).all()
             waits = (await conn.execute(select(QueueWait.__table__))).all()
             wrap_notes = set((await conn.execute(select(WrapUp.notes))).scalars())
+            assessed = set((await conn.execute(select(WrapUp.risk_level))).scalars())
             comments = set((await conn.execute(select(Rating.comment))).scalars())
             ratings = (await conn.execute(select(func.count(Rating.id)))).scalar_one()
             messages = (await conn.execute(select(func.count(Message.id)))).scalar_one()
@@ -88,6 +90,13 @@ async def test_history_has_the_rhythms_and_no_text(database_url: str) -> None:
     assert 0 < priorities[3] < priorities[2]
     levels = Counter(s.risk_level for s in escalated)
     assert 0 < levels["imminent"] < levels["high"]
+    # Reasons and levels in the words the live service writes, so the pages read them.
+    for s in escalated:
+        if s.priority == 3:
+            assert s.escalation_reason.startswith("crisis:") and s.risk_topic is not None
+        else:
+            assert s.escalation_reason.startswith("request:") and s.risk_topic is None
+    assert assessed <= set(RISK_LABELS) and {"none", "high", "immediate"} <= assessed
 
     # The wait log in waits.py's vocabulary; some gave up; re-queued waits exist.
     assert {w.cause for w in waits} <= set(CAUSES) and {w.outcome for w in waits} <= set(OUTCOMES)
