@@ -22,7 +22,7 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import Date, Integer, and_, case, cast, func, literal, or_, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -201,15 +201,20 @@ async def statistics_for(
     async def run(name: str) -> Any:
         async with svc.read() as session:
             db = session.get_bind().dialect.name
+            if db == "postgresql":
+                await session.execute(_PG_READ_SETTINGS)
             return await getattr(_Queries(session, db, zone, period, wait_class, settings), name)()
 
     if svc.db.is_postgres:
         # Independent reads, each on its own pooled connection: PostgreSQL runs them
-        # side by side (a page holds at most len(_PARTS) connections for a moment).
-        found = await asyncio.gather(*(run(name) for name in _PARTS))
+        # side by side (a page holds at most len(_PG_PARTS) connections for a moment).
+        # Each table's rows in the range are read as few times as possible: every
+        # count of the waits in one pass, their percentiles in another.
+        found = await asyncio.gather(*(run(name) for name in _PG_PARTS))
+        part = _assemble(dict(zip(_PG_PARTS, found, strict=True)))
     else:
         found = [await run(name) for name in _PARTS]  # one file: one reader at a time
-    part = dict(zip(_PARTS, found, strict=True))
+        part = dict(zip(_PARTS, found, strict=True))
     by_hour, by_weekday, heat = part["demand"]
     return Statistics(
         period=period,
@@ -245,6 +250,59 @@ _PARTS = (
     "assessed",
     "ratings",
 )
+
+
+# The same figures on PostgreSQL, in fewer passes (_Queries' methods of these names);
+# _assemble turns what they return into _PARTS.
+_PG_PARTS = (
+    "wait_counts",
+    "wait_percentiles",
+    "session_groups",
+    "session_counts",
+    "outcomes",
+    "ratings",
+)
+
+
+# For each of the page's read transactions on PostgreSQL only: memory to sort a
+# year's waits and hash their groups without spilling to disk (the planner cannot
+# know how few groups there are); no JIT compilation, which costs more than it saves
+# in queries of well under a second; no parallel workers, as the page's queries
+# already run side by side (on two cores the workers only queue behind each other).
+_PG_READ_SETTINGS = text(
+    "SELECT set_config('work_mem', '64MB', true), set_config('jit', 'off', true),"
+    " set_config('max_parallel_workers_per_gather', '0', true)"
+)
+
+
+def _assemble(pg: dict[str, Any]) -> dict[str, Any]:
+    """The parts of the page from the PostgreSQL queries' answers."""
+    counts, pct = pg["wait_counts"], pg["wait_percentiles"]
+    medians, handling, names = pg["session_groups"]
+    started, escalated, reasons, assessed = pg["session_counts"]
+    staff = counts["staff"]
+    ids = set(staff) | set(medians)
+    counsellors = sorted(
+        (
+            CounsellorRow(names.get(i, "Former colleague"), staff.get(i, 0), medians.get(i))
+            for i in ids
+        ),
+        key=lambda r: (-r.chats, r.name),
+    )
+    sessions = SessionFigures(started, escalated, started - escalated, handling)
+    return {
+        "waits": WaitFigures(**counts["waits"], **pct["waits"]),
+        "days": pct["days"],
+        "levels": counts["levels"],
+        "bins": counts["bins"],
+        "demand": counts["demand"],
+        "sessions": sessions,
+        "reasons": reasons,
+        "counsellors": counsellors,
+        "outcomes": pg["outcomes"],
+        "assessed": assessed,
+        "ratings": pg["ratings"],
+    }
 
 
 class _Queries:
@@ -464,11 +522,11 @@ class _Queries:
         return sorted(rows, key=lambda r: (-r.chats, r.name))
 
     async def outcomes(self) -> list[tuple[str, int]]:
+        # Every outcome's wrap-up exists (a foreign key): the outcomes join the sessions.
         c = ChatSession
         rows = await self.s.execute(
             select(WrapUpOutcome.outcome, func.count())
-            .join(WrapUp, WrapUp.session_id == WrapUpOutcome.session_id)
-            .join(c, c.id == WrapUp.session_id)
+            .join(c, c.id == WrapUpOutcome.session_id)
             .where(self.in_sessions)
             .group_by(WrapUpOutcome.outcome)
         )
@@ -488,6 +546,213 @@ class _Queries:
         order = {k: -i for i, (k, _) in enumerate(RISK_LEVELS)}
         found = [(str(level), int(n)) for level, n in rows]
         return sorted(found, key=lambda kv: (order.get(kv[0], len(order)), kv[0]))
+
+    # --- PostgreSQL: the same figures in fewer passes (see _PG_PARTS) ---------------
+
+    def _local_waits(self, *columns: Any, where: Any = True) -> Any:
+        """The period's waits with their local time computed once per row (OFFSET 0
+        keeps PostgreSQL from inlining the subquery and converting again per use)."""
+        w = QueueWait
+        local = func.timezone(self.zone.key, w.entered_at).label("local")
+        return select(local, *columns).where(self.in_waits, where).offset(0).subquery()
+
+    async def wait_counts(self) -> dict[str, Any]:
+        """Every count of the period's waits in one pass: by wait class and how the
+        wait ended (which gives the totals, the service levels and the histogram's
+        bins), by local weekday and hour, and by who claimed them."""
+        w = QueueWait
+        x = self._local_waits(
+            class_of(w.priority, w.risk_level).label("klass"),
+            self.wait_s.label("wait_s"),
+            w.outcome,
+            w.ended_at,
+            w.staff_id,
+        )
+        targets = self.settings.wait_target_s
+        target = case(*((x.c.klass == k, literal(targets[k])) for k in WAIT_CLASSES), else_=0.0)
+        claimed = x.c.outcome == OUTCOME_CLAIMED
+        bucket = case(
+            *((x.c.wait_s < high, i) for i, high in enumerate(BIN_EDGES_S)),
+            else_=len(BIN_EDGES_S),
+        )
+        # How each wait ended, as one number (few groups: PostgreSQL hashes them):
+        # 0 claimed, 1 gave up, 2 otherwise; +3 still waiting; +6 within its target;
+        # +12 gave up too soon to count; + 24 x the histogram's bin if claimed.
+        kind = (
+            case((claimed, 0), (x.c.outcome.in_(GAVE_UP), 1), else_=2)
+            + case((x.c.ended_at.is_(None), 3), else_=0)
+            + case((x.c.wait_s <= target, 6), else_=0)
+            + case((x.c.wait_s < self.settings.short_abandon_s, 12), else_=0)
+            + case((claimed, 24 * bucket), else_=0)
+        ).label("kind")
+        claimer = case((claimed, x.c.staff_id)).label("claimer")
+        hour = cast(func.date_part("hour", x.c.local), Integer).label("hour")
+        dow = cast(func.date_part("dow", x.c.local), Integer).label("dow")
+        sets = func.grouping_sets(tuple_(x.c.klass, kind), tuple_(dow, hour), tuple_(claimer))
+        rows = await self.s.execute(
+            select(
+                func.grouping(dow, hour, claimer), dow, hour, claimer, x.c.klass, kind, func.count()
+            ).group_by(sets)
+        )
+        totals = {"waits": 0, "claimed": 0, "gave_up": 0, "waiting": 0}
+        by_bin = [0] * (len(BIN_EDGES_S) + 1)
+        levels: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+        heat: dict[tuple[int, int], int] = {}
+        staff: dict[int, int] = {}
+        for g, d, h, sid, k, code, n in rows:
+            n = int(n)
+            if g == 0b111:  # by wait class and ending
+                end, waiting, met, short, i = (
+                    code % 3,
+                    code // 3 % 2,
+                    code // 6 % 2,
+                    code // 12 % 2,
+                    code // 24,
+                )
+                totals["waits"] += n
+                totals["claimed"] += n if end == 0 else 0
+                totals["gave_up"] += n if end == 1 else 0
+                totals["waiting"] += n if waiting else 0
+                if end == 0:
+                    by_bin[int(i)] += n
+                if not waiting:  # service levels: of the waits that ended
+                    level = levels[str(k)]
+                    level[0] += n if end == 0 and met else 0
+                    level[1] += n if end == 0 or (end == 1 and not short) else 0
+                    level[2] += n if end == 1 and short else 0
+            elif g == 0b001:  # by local weekday and hour
+                heat[(int(d) + 6) % 7, int(h)] = n
+            elif sid is not None:  # claimed, by whom
+                staff[int(sid)] = n
+        edges = (0, *BIN_EDGES_S)
+        highs: list[float | None] = [*BIN_EDGES_S, None]
+        keys = [self.key] if self.key else list(WAIT_CLASSES)
+        by_hour = [sum(n for (_, h), n in heat.items() if h == hour) for hour in range(24)]
+        by_day = [sum(n for (d, _), n in heat.items() if d == day) for day in range(7)]
+        return {
+            "waits": totals,
+            "levels": [ClassLevel(k, targets[k], *levels.get(k, (0, 0, 0))) for k in keys],
+            "bins": [Bin(edges[i], highs[i], by_bin[i]) for i in range(len(edges))],
+            "demand": (by_hour, by_day, heat),
+            "staff": staff,
+        }
+
+    async def wait_percentiles(self) -> dict[str, Any]:
+        """The percentiles of the claimed waits per local day and overall, and the
+        median time to abandon, in one pass over the waits that ended so."""
+        w = QueueWait
+        claimed, gave_up = w.outcome == OUTCOME_CLAIMED, w.outcome.in_(GAVE_UP)
+        x = self._local_waits(
+            w.outcome,
+            case((claimed, self.wait_s)).label("wait_s"),
+            case((gave_up, self.wait_s)).label("gave_up_s"),
+            where=or_(claimed, gave_up),
+        )
+        day = cast(x.c.local, Date).label("day")
+        cont = func.percentile_cont  # ignores NULLs: each over its own outcome
+        rows = await self.s.execute(
+            select(
+                func.grouping(day),
+                day,
+                func.count().filter(x.c.outcome == OUTCOME_CLAIMED),
+                *(cont(q).within_group(x.c.wait_s) for q in (0.5, 0.9, 0.95)),
+                func.max(x.c.wait_s),
+                cont(0.5).within_group(x.c.gave_up_s),
+            ).group_by(func.grouping_sets(tuple_(day), tuple_()))
+        )
+        per_day: dict[date, Day] = {}
+        overall: list[float | None] = [None] * 5
+        for row in rows:
+            values = [None if v is None else float(v) for v in row[3:]]
+            if row[0] == 0:
+                per_day[row[1]] = Day(row[1], int(row[2]), values[0], values[1])
+            else:
+                overall = [values[0], values[1], values[2], values[3], values[4]]
+        median, p90, p95, top, abandon = overall
+        return {
+            "waits": {
+                "median_s": median,
+                "p90_s": p90,
+                "p95_s": p95,
+                "max_s": top,
+                "abandon_median_s": abandon,
+            },
+            "days": [per_day.get(d) or Day(d, 0, None, None) for d in self.period.days],
+        }
+
+    async def session_groups(self) -> tuple[dict[int, float | None], float | None, dict[int, str]]:
+        """The median handling time per counsellor (who held each last) and overall,
+        over the sessions that were claimed and have ended only; the counsellors'
+        names."""
+        c = ChatSession
+        ended = and_(c.claimed_at.is_not(None), c.closed_at.is_not(None))
+        rows = await self.s.execute(
+            select(
+                func.grouping(c.counsellor_id),
+                c.counsellor_id,
+                func.percentile_cont(0.5).within_group(self.handling_s),
+            )
+            .where(self.in_sessions, ended)
+            .group_by(func.grouping_sets(tuple_(c.counsellor_id), tuple_()))
+        )
+        medians: dict[int, float | None] = {}
+        overall = None
+        for g, sid, median in rows:
+            value = None if median is None else float(median)
+            if g == 1:
+                overall = value
+            elif sid is not None:
+                medians[int(sid)] = value
+        found = await self.s.execute(select(Staff.id, Staff.display_name))  # a few rows
+        return medians, overall, {int(i): str(name) for i, name in found}
+
+    async def session_counts(
+        self,
+    ) -> tuple[int, int, list[tuple[str, int]], list[tuple[str, int]]]:
+        """Sessions started and escalated, escalation reasons and assessed risk (a
+        session has at most one wrap-up) in one pass over the sessions joined to
+        their wrap-ups, hashed by reason and risk; the few groups are then summed."""
+        c = ChatSession
+        reason = func.coalesce(c.escalation_reason, "").label("reason")
+        inner = (
+            select(
+                reason,
+                WrapUp.risk_level.label("risk"),
+                func.count().label("started"),
+                func.count(c.queued_at).label("escalated"),
+                func.count(WrapUp.session_id).label("wrapped"),
+            )
+            .select_from(c)
+            .outerjoin(WrapUp, WrapUp.session_id == c.id)
+            .where(self.in_sessions)
+            .group_by(reason, WrapUp.risk_level)
+            .subquery()
+        )
+        escalated = func.sum(inner.c.escalated)
+        rows = await self.s.execute(
+            select(
+                func.grouping(inner.c.reason, inner.c.risk),
+                inner.c.reason,
+                inner.c.risk,
+                func.sum(inner.c.started),
+                escalated,
+                func.sum(inner.c.wrapped),
+            )
+            .group_by(func.grouping_sets(tuple_(inner.c.reason), tuple_(inner.c.risk)))
+            .order_by(escalated.desc(), inner.c.reason)
+        )
+        started = queued = 0
+        reasons, assessed = [], []
+        for g, reason, level, n, n_queued, wrapped in rows:
+            if g == 0b01:  # by reason
+                started, queued = started + int(n), queued + int(n_queued)
+                if n_queued:
+                    reasons.append((str(reason), int(n_queued)))
+            elif level is not None and wrapped:  # by assessed risk
+                assessed.append((str(level), int(wrapped)))
+        order = {k: -i for i, (k, _) in enumerate(RISK_LEVELS)}
+        assessed.sort(key=lambda kv: (order.get(kv[0], len(order)), kv[0]))
+        return started, queued, reasons, assessed
 
     async def ratings(self) -> RatingFigures:
         r = Rating
