@@ -41,7 +41,7 @@
     var li = document.createElement("li");
     li.className = "whisper";
     var w = document.createElement("span"); w.className = "who";
-    w.textContent = "Only you can see this: from " + frame.from_name;
+    w.textContent = "Staff only, never shown to the person: from " + frame.from_name;
     var t = document.createElement("time"); t.setAttribute("datetime", frame.at);
     var p = document.createElement("p"); p.className = "text"; p.textContent = frame.text;
     li.append(w, " ", t, p);
