@@ -85,7 +85,9 @@ async def test_the_board_follows_a_chat_and_a_supervisor_whispers_then_takes_ove
     await lead.get_by_label("Private message to Sam").fill(WHISPER)
     await lead.get_by_role("button", name="Send privately").click()
     await expect(lead.get_by_role("status")).to_contain_text("Sent to Sam privately")
-    await expect(transcript).to_contain_text("Staff only, never shown to the person: from Alex", timeout=TIMEOUT)
+    await expect(transcript).to_contain_text(
+        "Staff only, never shown to the person: from Alex", timeout=TIMEOUT
+    )
     await expect(transcript.locator(".whisper")).to_contain_text(WHISPER)
     await desk.screenshot(path=str(artifacts / "supervision-3-whisper.png"))
     await no_serious_axe_violations(desk, axe_source)
