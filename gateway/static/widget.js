@@ -753,7 +753,10 @@ function onMessage(m) {
     }
   } else {
     const kind = m.from === 'bot' || m.from === 'counsellor' ? m.from : 'system';
-    if (kind === 'counsellor' && m.name) counsellorName = m.name;
+    // Who holds the chat comes from `state` frames (claim, transfer, take-over); a
+    // message's name fills it only when none is known, so a supervisor who joins
+    // and writes does not become the person the chat is "with".
+    if (kind === 'counsellor' && m.name && !counsellorName) counsellorName = m.name;
     if (kind === 'counsellor') sawCounsellor();
     const el = messageEl(kind, m.text, m.at, kind === 'counsellor' ? m.name || counsellorName : null, kind === 'counsellor' ? null : m.links);
     place(el, m.seq);

@@ -101,6 +101,9 @@ async def test_the_board_follows_a_chat_and_a_supervisor_whispers_then_takes_ove
     await lead.get_by_role("button", name="Send", exact=True).click()
     await expect(watched.get_by_text("Delivered")).to_be_visible(timeout=TIMEOUT)
     await expect(widget).to_contain_text("I'm Alex, working with Sam.", timeout=TIMEOUT)
+    # Sam still holds the chat: the person is chatting with Sam, joined by Alex.
+    state_line = person.locator("p.state")
+    await expect(state_line).to_have_text("Chatting with Sam")
     await expect(transcript).to_contain_text("I'm Alex, working with Sam.", timeout=TIMEOUT)
     await lead.screenshot(path=str(artifacts / "supervision-4-joined.png"))
 
@@ -110,6 +113,7 @@ async def test_the_board_follows_a_chat_and_a_supervisor_whispers_then_takes_ove
     told = "Alex, a supervisor, is taking over from Sam."
     await expect(lead.get_by_role("log", name="Transcript")).to_contain_text(told)
     await expect(widget).to_contain_text(told, timeout=TIMEOUT)
+    await expect(state_line).to_have_text("Chatting with Alex", timeout=TIMEOUT)
     await expect(desk.get_by_text("This chat is now with Alex.")).to_be_visible(timeout=TIMEOUT)
     await lead.get_by_role("textbox", name="Your message").fill("Hello, I'm Alex. I'm here.")
     await lead.get_by_role("button", name="Send").click()
