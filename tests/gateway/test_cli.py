@@ -22,14 +22,6 @@ from gateway.settings import Settings
 SCRIPTS = Path(__file__).resolve().parents[2] / "bot_engine" / "scripts" / "default"
 
 
-@pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for key in ("HAVEN_DATABASE_URL", "HAVEN_ENV", "HAVEN_BOT_SCRIPTS_DIR"):
-        monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("HAVEN_DATA_DIR", str(tmp_path / "data"))
-    return tmp_path / "data"
-
-
 async def _staff(data: Path, password: str) -> tuple[str, str, bool]:
     settings = Settings(data_dir=data)
     svc = Services(

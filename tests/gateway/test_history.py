@@ -119,14 +119,6 @@ async def test_history_has_the_rhythms_and_no_text(database_url: str) -> None:
     assert median_wait(range(20, 23)) > median_wait(range(8, 11))
 
 
-@pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for key in ("HAVEN_DATABASE_URL", "HAVEN_ENV", "HAVEN_BOT_SCRIPTS_DIR"):
-        monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("HAVEN_DATA_DIR", str(tmp_path / "data"))
-    return tmp_path / "data"
-
-
 async def _sessions(settings: Settings) -> int:
     engine = create_engine(settings.effective_database_url)
     try:
