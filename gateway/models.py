@@ -79,6 +79,10 @@ class Staff(Base):
     available: Mapped[bool] = mapped_column(Boolean, default=False)
     seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # An admin reset the password: a new one must be chosen at the next sign-in.
+    must_change_password: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
 
 
 class StaffSession(Base):
@@ -122,7 +126,7 @@ class ChatSession(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
     # When the person's widget last showed a sign of life (frame or pong).
     user_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # When the bot's next check-in is due; null when none is scheduled.
@@ -136,6 +140,14 @@ class ChatSession(Base):
     transfer_offered_at: Mapped[datetime | None] = mapped_column(
         UTCDateTime, nullable=True, index=True
     )
+    # Phone numbers, emails and postcodes were masked in the transcript after close.
+    redacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The retention purge removed the transcript's text; the row stays for statistics.
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # An opaque random label shared by the sessions one client created in a burst
+    # (never derived from an address): the queue demotes them together and a
+    # supervisor can clear them at once.
+    flood_group: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
 
 class Message(Base):
