@@ -37,9 +37,7 @@ _APPEND_ONLY = "audit_events is append-only"
 def upgrade() -> None:
     op.add_column(
         "staff",
-        sa.Column(
-            "must_change_password", sa.Boolean(), nullable=False, server_default=sa.false()
-        ),
+        sa.Column("must_change_password", sa.Boolean(), nullable=False, server_default=sa.false()),
     )
     op.add_column(
         "chat_sessions", sa.Column("redacted_at", sa.DateTime(timezone=True), nullable=True)
