@@ -16,6 +16,7 @@ from starlette.responses import Response
 from counsellor_ui import auth
 from counsellor_ui.transcript import ShownLine, shown_transcript
 from counsellor_ui.web import form_int, form_text, page, redirect
+from gateway.actions.audit import record_views
 from gateway.actions.canned import list_canned
 from gateway.actions.chat_tabs import live_chats_of
 from gateway.actions.handover import hand_back_to_bot, offer_transfer
@@ -104,6 +105,8 @@ async def conversation(request: Request) -> Response:
     if all(c.id != chat.id for c in held):
         held.append(chat)  # a chat that has ended still opens, beside the live ones
     tabs = [await _tab(svc, c) for c in held]
+    # Each transcript shown is in the audit log (a held live chat once per holding).
+    await record_views(svc, staff_id=who.staff.id, chats=held)
     colleagues = [c for c in await colleagues_online(svc) if c.id != who.staff.id]
     return page(
         request,

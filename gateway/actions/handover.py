@@ -19,6 +19,15 @@ from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
 from bot_engine import SessionEvent
+from gateway.actions.audit import (
+    RELEASE,
+    TRANSFER_ACCEPT,
+    TRANSFER_CANCEL,
+    TRANSFER_DECLINE,
+    TRANSFER_EXPIRE,
+    TRANSFER_OFFER,
+    audit,
+)
 from gateway.actions.bot import BotTurn, bot_step
 from gateway.actions.records import add_system_message, lock_session, set_state
 from gateway.actions.staff import online_since
@@ -109,6 +118,13 @@ async def offer_transfer(
         )
         chat.transfer_to_id = target.id
         chat.transfer_offered_at = tx.now
+        audit(
+            tx,
+            TRANSFER_OFFER,
+            staff_id=from_staff.id,
+            session_id=chat.id,
+            detail=f"to {target.display_name}",
+        )
         _tell_both(
             tx,
             TransferOffer(
@@ -182,6 +198,10 @@ async def accept_transfer(svc: Services, *, session_id: int, staff: Staff) -> Tr
             return TransferResult(False, "at_capacity", target.display_name)
         sender = await tx.session.get(Staff, chat.counsellor_id)
         await _close_offer(tx, chat, "accepted")
+        from_name = sender.display_name if sender else ""
+        audit(
+            tx, TRANSFER_ACCEPT, staff_id=target.id, session_id=chat.id, detail=f"from {from_name}"
+        )
         await add_system_message(
             tx,
             chat,
@@ -190,7 +210,6 @@ async def accept_transfer(svc: Services, *, session_id: int, staff: Staff) -> Tr
         )
         await set_state(tx, chat, SessionState.LIVE, counsellor=target, counsellor_id=target.id)
         await add_system_message(tx, chat, f"{target.display_name} has joined the chat.")
-        from_name = sender.display_name if sender else ""
         tx.publish_after_commit(
             staff_channel(target.id),
             ChatTransferred(session_id=chat.id, to_staff_id=target.id, from_name=from_name),
@@ -208,6 +227,7 @@ async def decline_transfer(svc: Services, *, session_id: int, staff: Staff) -> b
         if chat.transfer_to_id != staff.id:
             return False
         await _close_offer(tx, chat, "declined")
+        audit(tx, TRANSFER_DECLINE, staff_id=staff.id, session_id=chat.id)
     return True
 
 
@@ -218,6 +238,7 @@ async def cancel_transfer(svc: Services, *, session_id: int, staff: Staff) -> bo
         if chat.transfer_to_id is None or chat.counsellor_id != staff.id:
             return False
         await _close_offer(tx, chat, "cancelled")
+        audit(tx, TRANSFER_CANCEL, staff_id=staff.id, session_id=chat.id)
     return True
 
 
@@ -277,7 +298,15 @@ async def expire_transfer_offer(svc: Services, *, session_id: int) -> bool:
             and chat.transfer_offered_at is not None
             and chat.transfer_offered_at < _timeout_cutoff(svc, tx.now)
         )
-        await _close_offer(tx, chat, "expired" if timed_out else "withdrawn")
+        offer = await _close_offer(tx, chat, "expired" if timed_out else "withdrawn")
+        to_name = f" to {offer.to_name}" if offer and offer.to_name else ""
+        audit(
+            tx,
+            TRANSFER_EXPIRE,
+            session_id=chat.id,
+            detail=f"offer{to_name} "
+            + ("unanswered in time" if timed_out else "no longer answerable"),
+        )
     return True
 
 
@@ -336,6 +365,7 @@ async def hand_back_to_bot(svc: Services, *, session_id: int, staff: Staff) -> B
         if chat.state != SessionState.LIVE or chat.counsellor_id != staff.id:
             return None
         await _close_offer(tx, chat, "withdrawn")
+        audit(tx, RELEASE, staff_id=staff.id, session_id=chat.id, detail="handed back to the bot")
         await add_system_message(
             tx,
             chat,

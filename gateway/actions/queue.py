@@ -9,6 +9,7 @@ from sqlalchemy import Integer, case, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot_engine import RiskLevel, RiskTopic, TriggerMatch
+from gateway.actions.audit import CLAIM, RELEASE, audit
 from gateway.actions.records import add_system_message, lock_session, set_state
 from gateway.actions.waits import (
     CAUSE_DROPPED,
@@ -179,8 +180,13 @@ class ClaimResult:
     owner_name: str | None = None
 
 
-async def claim_session(svc: Services, *, session_id: int, staff_id: int) -> ClaimResult:
-    """Take a queued session. Exactly one of any number of concurrent claims wins."""
+async def claim_session(
+    svc: Services, *, session_id: int, staff_id: int, how: str | None = None
+) -> ClaimResult:
+    """Take a queued session. Exactly one of any number of concurrent claims wins.
+
+    ``how``: the audit line's detail ("take next"); a plain claim has none.
+    """
     async with svc.transaction() as tx:
         staff = (
             await tx.session.execute(select(Staff).where(Staff.id == staff_id).with_for_update())
@@ -227,6 +233,7 @@ async def claim_session(svc: Services, *, session_id: int, staff_id: int) -> Cla
         await set_state(tx, chat, SessionState.LIVE, counsellor=staff)
         entered_at = await open_wait_began(tx.session, chat.id) if svc.metrics else None
         await close_wait(tx, chat.id, outcome=OUTCOME_CLAIMED, staff_id=staff_id)
+        audit(tx, CLAIM, staff_id=staff_id, session_id=chat.id, detail=how)
         tx.publish_after_commit(QUEUE_CHANNEL, QueueChanged(session_id=chat.id, reason="claimed"))
     if svc.metrics is not None:
         svc.metrics.wait_claimed(priority=chat.priority, entered_at=entered_at, claimed_at=tx.now)
@@ -236,20 +243,42 @@ async def claim_session(svc: Services, *, session_id: int, staff_id: int) -> Cla
 async def take_next(svc: Services, *, staff_id: int) -> ClaimResult | None:
     """Claim the top of the queue; if someone is faster, try the next one."""
     for chat in await ordered_queue(svc):
-        result = await claim_session(svc, session_id=chat.id, staff_id=staff_id)
+        result = await claim_session(svc, session_id=chat.id, staff_id=staff_id, how="take next")
         if result.won or result.reason in ("at_capacity", "inactive"):
             return result
     return None
 
 
+# The audit line's detail for each way a chat goes back to the queue.
+_RETURNED = {
+    "released": "released by the counsellor",
+    "dropped": "the counsellor's workspace was gone past the grace period",
+}
+
+
 async def return_to_queue(
-    tx: Transaction, chat: ChatSession, *, text: str, reason: str, cause: str | None = None
+    tx: Transaction,
+    chat: ChatSession,
+    *,
+    text: str,
+    reason: str,
+    cause: str | None = None,
+    why: str | None = None,
 ) -> None:
     """Put a live chat back at the front of the queue and tell the person why.
 
     A new wait begins (gateway/actions/waits.py): its cause is ``cause``, or the
-    reason when that is "dropped" or "released".
+    reason when that is "dropped" or "released". The audit log gets a "release"
+    line for the counsellor who held it (none when a timer had already cleared
+    the holder), its detail ``why`` or the reason in words.
     """
+    audit(
+        tx,
+        RELEASE,
+        staff_id=chat.counsellor_id,
+        session_id=chat.id,
+        detail=why or _RETURNED.get(reason, reason),
+    )
     await add_system_message(tx, chat, text)
     await set_state(tx, chat, SessionState.QUEUED, counsellor_id=None, queue_front=True)
     if cause is None:
@@ -271,7 +300,14 @@ async def return_all_to_queue(tx: Transaction, *, staff_id: int, text: str) -> l
     )
     chats = list(result.scalars())
     for chat in chats:
-        await return_to_queue(tx, chat, text=text, reason="released", cause=CAUSE_REQUEUED)
+        await return_to_queue(
+            tx,
+            chat,
+            text=text,
+            reason="released",
+            cause=CAUSE_REQUEUED,
+            why="signed out or deactivated: every chat returned",
+        )
     return [chat.id for chat in chats]
 
 

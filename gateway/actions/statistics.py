@@ -26,6 +26,7 @@ from sqlalchemy import Date, Integer, and_, case, cast, func, literal, or_, sele
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from gateway.actions.audit import EXPORT, audit
 from gateway.actions.waits import GAVE_UP, OUTCOME_CLAIMED, WAIT_CLASSES
 from gateway.actions.wrapup import RISK_LEVELS
 from gateway.local_days import (
@@ -37,7 +38,6 @@ from gateway.local_days import (
     seconds_between,
 )
 from gateway.models import (
-    AuditEvent,
     ChatSession,
     QueueWait,
     Rating,
@@ -771,6 +771,4 @@ class _Queries:
 async def record_export(svc: Services, *, staff_id: int, detail: str) -> None:
     """An export of the statistics, in the audit log: who, when, which period."""
     async with svc.transaction() as tx:
-        tx.session.add(
-            AuditEvent(at=tx.now, staff_id=staff_id, action="export", detail=detail[:200])
-        )
+        audit(tx, EXPORT, staff_id=staff_id, detail=detail)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.actions.audit import JOIN, TAKE_OVER, WATCH, WATCH_LIVE, WHISPER, audit
 from gateway.actions.handover import _close_offer as close_offer
 from gateway.actions.messages import NotYourSession, seq_of_client_id
 from gateway.actions.records import add_system_message, append_message, iso, lock_session, set_state
@@ -36,11 +37,6 @@ class SupervisionError(ValueError):
 def _check_supervisor(staff: Staff) -> None:
     if not StaffRole(staff.role).can_supervise:
         raise PermissionError("supervisors and admins only")
-
-
-def _audit(tx: Transaction, staff: Staff, action: str, session_id: int) -> None:
-    """Append one line to the audit log (never any message text)."""
-    tx.session.add(AuditEvent(at=tx.now, staff_id=staff.id, action=action, session_id=session_id))
 
 
 async def _live_not_mine(
@@ -66,7 +62,7 @@ async def record_watch(svc: Services, *, session_id: int, staff: Staff, live: bo
     """
     _check_supervisor(staff)
     async with svc.transaction() as tx:
-        _audit(tx, staff, "watch_live" if live else "watch", session_id)
+        audit(tx, WATCH_LIVE if live else WATCH, staff_id=staff.id, session_id=session_id)
 
 
 async def whisper(svc: Services, *, session_id: int, staff: Staff, text: str) -> str:
@@ -86,7 +82,7 @@ async def whisper(svc: Services, *, session_id: int, staff: Staff, text: str) ->
                 session_id=chat.id, staff_id=staff.id, kind="whisper", text=text, created_at=tx.now
             )
         )
-        _audit(tx, staff, "whisper", chat.id)
+        audit(tx, WHISPER, staff_id=staff.id, session_id=chat.id)
         tx.publish_after_commit(
             staff_channel(holder.id),
             Whisper(
@@ -107,7 +103,7 @@ async def join_chat(svc: Services, *, session_id: int, staff: Staff) -> None:
         chat, _ = await _live_not_mine(tx, session_id, staff)
         if await _joined(tx.session, chat, staff):
             return
-        _audit(tx, staff, "join", chat.id)
+        audit(tx, JOIN, staff_id=staff.id, session_id=chat.id)
         await add_system_message(
             tx, chat, f"{staff.display_name}, a supervisor, has joined the chat to help."
         )
@@ -118,7 +114,7 @@ async def _joined(session: AsyncSession, chat: ChatSession, staff: Staff) -> boo
     query = select(AuditEvent.id).where(
         AuditEvent.session_id == chat.id,
         AuditEvent.staff_id == staff.id,
-        AuditEvent.action == "join",
+        AuditEvent.action == JOIN,
     )
     if chat.claimed_at is not None:
         query = query.where(AuditEvent.at >= chat.claimed_at)
@@ -164,7 +160,13 @@ async def take_over(svc: Services, *, session_id: int, staff: Staff) -> TakeOver
         chat, holder = await _live_not_mine(tx, session_id, staff)
         if chat.transfer_to_id is not None:
             await close_offer(tx, chat, "withdrawn")
-        _audit(tx, staff, "take_over", chat.id)
+        audit(
+            tx,
+            TAKE_OVER,
+            staff_id=staff.id,
+            session_id=chat.id,
+            detail=f"from {holder.display_name}",
+        )
         await add_system_message(
             tx,
             chat,

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, select
 
+from gateway.actions.audit import END, audit
 from gateway.actions.records import add_ending_notice, lock_session, set_state
 from gateway.actions.sessions import was_erased, wrapup_after_erase, wrapup_notes_after_erase
 from gateway.events import QUEUE_CHANNEL, QueueChanged
@@ -110,12 +111,25 @@ async def end_session(
                 created_at=tx.now,
             )
         )
+        audit(
+            tx,
+            END,
+            staff_id=staff_id,
+            session_id=chat.id,
+            detail=_end_detail(wrap_up, closed=chat.state == SessionState.CLOSED),
+        )
         if chat.state == SessionState.CLOSED:
             return EndResult(True, "recorded")
         await add_ending_notice(svc, tx, chat, "ended_by_counsellor", ENDED)
         await set_state(tx, chat, SessionState.CLOSED, closed_at=tx.now)
         tx.publish_after_commit(QUEUE_CHANNEL, QueueChanged(session_id=chat.id, reason="ended"))
     return EndResult(True, "ended")
+
+
+def _end_detail(wrap_up: WrapUpForm, *, closed: bool) -> str:
+    """The audit line's detail: the outcomes and the risk chosen, never the notes."""
+    when = "wrap-up after the person left" if closed else "ended"
+    return f"{when}; risk {wrap_up.risk_level}; " + ", ".join(wrap_up.outcomes)
 
 
 async def wrapup_of(svc: Services, *, session_id: int) -> WrapUp | None:

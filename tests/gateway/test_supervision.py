@@ -53,7 +53,9 @@ async def live_chat_of(svc: Services, staff: Staff) -> int:
 
 async def audit(svc: Services) -> list[tuple[int | None, str, int | None]]:
     async with svc.read() as session:
-        rows = await session.execute(select(AuditEvent).order_by(AuditEvent.id))
+        rows = await session.execute(
+            select(AuditEvent).where(AuditEvent.session_id.is_not(None)).order_by(AuditEvent.id)
+        )
         return [(a.staff_id, a.action, a.session_id) for a in rows.scalars()]
 
 
@@ -74,7 +76,7 @@ async def test_a_whisper_is_a_note_for_the_counsellor_and_never_a_message(svc: S
     assert (event.to_staff_id, event.from_name, event.text) == (sam.id, "Alex", "Ask about sleep.")
     notes = await notes_for(svc, session_id=chat_id)
     assert [(n.kind, n.author, n.text) for n in notes] == [("whisper", "Alex", "Ask about sleep.")]
-    assert await audit(svc) == [(alex.id, "whisper", chat_id)]
+    assert await audit(svc) == [(sam.id, "claim", chat_id), (alex.id, "whisper", chat_id)]
 
 
 async def test_only_supervisors_step_in_and_only_into_a_live_chat(svc: Services) -> None:
@@ -96,7 +98,7 @@ async def test_only_supervisors_step_in_and_only_into_a_live_chat(svc: Services)
         await whisper(svc, session_id=chat_id, staff=alex, text="   ")
     with pytest.raises(NotYourSession):
         await post_as_supervisor(svc, session_id=chat_id, staff=alex, client_id="a1", text="Hi")
-    assert await audit(svc) == []
+    assert await audit(svc) == [(sam.id, "claim", chat_id)]
     assert len(await assert_gap_free(svc, chat_id)) == before
 
 
@@ -124,7 +126,11 @@ async def test_joining_tells_the_person_and_lets_the_supervisor_write(svc: Servi
         ("counsellor", sam.id, "Yes"),
     ]
     assert (await chat_row(svc, chat_id)).counsellor_id == sam.id
-    assert await audit(svc) == [(alex.id, "watch", chat_id), (alex.id, "join", chat_id)]
+    assert await audit(svc) == [
+        (sam.id, "claim", chat_id),
+        (alex.id, "watch", chat_id),
+        (alex.id, "join", chat_id),
+    ]
 
 
 async def test_taking_over_moves_the_chat_and_says_so_in_plain_words(svc: Services) -> None:
@@ -148,7 +154,7 @@ async def test_taking_over_moves_the_chat_and_says_so_in_plain_words(svc: Servic
     await post_counsellor_message(svc, session_id=chat_id, staff=alex, client_id="a", text="Hi")
     with pytest.raises(SupervisionError, match="already yours"):
         await take_over(svc, session_id=chat_id, staff=alex)
-    assert await audit(svc) == [(alex.id, "take_over", chat_id)]
+    assert await audit(svc) == [(sam.id, "claim", chat_id), (alex.id, "take_over", chat_id)]
 
 
 async def test_the_live_board_shows_waits_chats_and_who_is_on(svc: Services) -> None:
