@@ -12,6 +12,7 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from counsellor_ui import auth
+from counsellor_ui.audit_views import audit_csv, audit_page_view
 from counsellor_ui.chat_views import conversation, hand_back, note, release, transfer
 from counsellor_ui.queue_views import claim, claim_next, dashboard, presence
 from counsellor_ui.signin_views import sign_in_page, sign_in_post, sign_out_post
@@ -65,6 +66,8 @@ def counsellor_routes() -> list[BaseRoute]:
         Route("/canned", canned_page, methods=["GET"]),
         Route("/canned", canned_save, methods=POST),
         Route("/canned/delete", canned_delete, methods=POST),
+        Route("/audit", audit_page_view, methods=["GET"]),
+        Route("/audit.csv", audit_csv, methods=["GET"]),
         Route("/staff", staff_page, methods=["GET"]),
         Route("/staff", staff_create, methods=POST),
         Route("/staff/active", staff_active, methods=POST),

@@ -1,0 +1,66 @@
+"""What the fault and abuse tests share: a person at the widget, a claim, the rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from gateway.actions.queue import ordered_queue
+from gateway.models import ChatSession, SessionNote, WrapUp
+from gateway.security import hash_token
+from gateway.services import Services
+from tests.chat_client import ChatClient, is_type
+from tests.conftest import LiveServer
+from tests.counsellor_ui.support import Browserless
+
+
+def services(server: LiveServer) -> Services:
+    svc: Services = server.app.state.runtime.svc
+    return svc
+
+
+async def person_waiting(
+    server: LiveServer, first_words: str | None = None, **connect: Any
+) -> tuple[ChatClient, int]:
+    """A person on the widget who (optionally says something and) asks for a counsellor."""
+    person = await ChatClient.open(server.ws, server.origin, **connect)
+    await person.hello()
+    await person.recv_until(is_type("message"))
+    if first_words is not None:
+        await person.say(first_words)
+        await person.recv_until(is_type("ack"))
+    await person.ask_for_a_person()
+    session_id = await session_of(services(server), person)
+    assert session_id in {c.id for c in await ordered_queue(services(server))}
+    return person, session_id
+
+
+async def session_of(svc: Services, person: ChatClient) -> int:
+    """The session a widget client holds, found by its token's hash as the gateway does."""
+    assert person.token is not None
+    async with svc.read() as session:
+        found = await session.scalar(
+            select(ChatSession.id).where(ChatSession.token_hash == hash_token(person.token))
+        )
+    assert found is not None
+    return int(found)
+
+
+async def claim(counsellor: Browserless, session_id: int) -> None:
+    response = await counsellor.post(f"/counsellor/sessions/{session_id}/claim")
+    assert response.headers["location"] == f"/counsellor/sessions/{session_id}"
+
+
+async def footprint(svc: Services, session_id: int) -> tuple[Any, ...]:
+    """Everything a refused request must leave as it was: state, owner, lines, notes."""
+    async with svc.read() as session:
+        chat = await session.get(ChatSession, session_id)
+        assert chat is not None
+        notes = await session.scalar(
+            select(func.count()).select_from(SessionNote).where(SessionNote.session_id == chat.id)
+        )
+        wrapped = await session.scalar(
+            select(func.count()).select_from(WrapUp).where(WrapUp.session_id == chat.id)
+        )
+        return (chat.state, chat.counsellor_id, chat.last_seq, chat.transfer_to_id, notes, wrapped)
