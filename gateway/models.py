@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -318,3 +319,22 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(32))
     session_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
     detail: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+class DailyFigures(Base):
+    """The statistics of one settled local day and one wait class, kept so that a
+    long period reads a row per day instead of every session (gateway/actions/
+    daily_figures.py). A cache: any change to a session, wait or wrap-up of that day
+    deletes the day's rows (triggers, migration 0008), and they are built again.
+    ``key`` names the settings they were computed under (time zone, targets, ...).
+    """
+
+    __tablename__ = "daily_figures"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # local YYYY-MM-DD
+    wait_class: Mapped[str] = mapped_column(String(16), primary_key=True)
+    # The local day as UTC [starts_at, ends_at): what the triggers delete by.
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    figures: Mapped[bytes] = mapped_column(LargeBinary)  # msgpack of a statistics Cell

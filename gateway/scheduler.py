@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from gateway.actions.bot import due_checkins, fire_checkin
+from gateway.actions.daily_figures import settle_days
 from gateway.actions.handover import due_transfer_offers, expire_transfer_offer
 from gateway.actions.signin import forget_expired_sessions
 from gateway.actions.timers import (
@@ -28,6 +30,12 @@ log = logging.getLogger(__name__)
 # How often due timers are looked for: a check-in a few seconds late is fine,
 # and 5 s is small beside a 2-minute grace period or a 10-minute abandonment.
 TIMER_POLL_S = 5.0
+# Settled days' statistics are built ahead of the page that needs them
+# (gateway/actions/daily_figures.py): a week of days a minute at most, the first
+# round a little after the start so that starting stays light.
+SETTLE_FIRST_S = 30.0
+SETTLE_EVERY_S = 60.0
+SETTLE_DAYS_PER_ROUND = 7
 
 
 async def fire_due_timers(runtime: Runtime) -> int:
@@ -53,9 +61,13 @@ async def fire_due_timers(runtime: Runtime) -> int:
 
 
 async def run_timers(runtime: Runtime, poll_s: float = TIMER_POLL_S) -> None:
+    next_settle = time.monotonic() + SETTLE_FIRST_S
     while True:
         try:
             await fire_due_timers(runtime)
+            if time.monotonic() >= next_settle:
+                next_settle = time.monotonic() + SETTLE_EVERY_S
+                await settle_days(runtime.svc, limit=SETTLE_DAYS_PER_ROUND)
         except asyncio.CancelledError:
             raise
         except Exception:

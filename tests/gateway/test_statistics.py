@@ -12,10 +12,10 @@ import pytest
 from gateway.actions.queue import claim_session, release_session
 from gateway.actions.statistics import BIN_EDGES_S, percentile, statistics_for
 from gateway.actions.waits import GAVE_UP, OUTCOMES, wait_class
-from gateway.models import ChatSession, QueueWait
 from gateway.services import Services
 from gateway.settings import SettingsError, load_settings, parse_wait_targets
 from tests.counsellor_ui.support import Clock, use_quick_setup
+from tests.factories import add_history_wait as add_wait
 from tests.factories import make_queued_session, make_staff
 
 pytestmark = pytest.mark.asyncio
@@ -30,40 +30,6 @@ def _quick(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def local(day: date, hour: int, minute: int = 0) -> datetime:
     return datetime(day.year, day.month, day.day, hour, minute, tzinfo=LONDON).astimezone(UTC)
-
-
-async def add_wait(
-    svc: Services,
-    entered: datetime,
-    seconds: float | None,
-    *,
-    outcome: str = "claimed",
-    priority: int = 2,
-    risk: str = "none",
-) -> None:
-    """A session and its one wait, written directly as history would be."""
-    async with svc.transaction() as tx:
-        chat = ChatSession(
-            state="closed",
-            priority=priority,
-            risk_level=risk,
-            created_at=entered - timedelta(minutes=2),
-            queued_at=entered,
-            user_seen_at=entered,
-        )
-        tx.session.add(chat)
-        await tx.session.flush()
-        tx.session.add(
-            QueueWait(
-                session_id=chat.id,
-                entered_at=entered,
-                cause="escalated",
-                priority=priority,
-                risk_level=risk,
-                ended_at=None if seconds is None else entered + timedelta(seconds=seconds),
-                outcome=None if seconds is None else outcome,
-            )
-        )
 
 
 def quantile(values: list[float], q: int) -> float:
