@@ -18,7 +18,7 @@ from tests.chat_client import ChatClient, is_type
 from tests.conftest import LiveServer
 from tests.counsellor_ui.support import Browserless, frames_until, signed_in_as
 from tests.factories import PASSWORD, make_staff
-from tests.faults.support import claim, person_waiting, services
+from tests.faults.support import claim, end_chat, person_waiting, services
 
 PAYLOADS = (
     "<script>alert(1)</script>",
@@ -129,14 +129,7 @@ async def plant_everywhere(server: LiveServer) -> Planted:
 
 async def end_and_rate(server: LiveServer, planted: Planted) -> None:
     """Sam ends the chat with a wrap-up full of payloads; the person rates it with more."""
-    svc = services(server)
-    done = await planted.sam.post(
-        f"/counsellor/sessions/{planted.chat_id}/end",
-        outcome=svc.settings.wrapup_outcomes[0],
-        risk_level="low",
-        notes=payload("zq-wrapup"),
-    )
-    assert done.status_code == 303, done.text
+    await end_chat(planted.sam, planted.chat_id, payload("zq-wrapup"))
     await planted.person.recv_until(lambda f: f["type"] == "state" and f["state"] == "closed")
     await planted.person.send({"type": "rating", "score": 3, "comment": payload("zq-rating")})
     await planted.person.recv_until(is_type("rated"))

@@ -12,7 +12,8 @@ from gateway.security import hash_token
 from gateway.services import Services
 from tests.chat_client import ChatClient, is_type
 from tests.conftest import LiveServer
-from tests.counsellor_ui.support import Browserless
+from tests.counsellor_ui.support import Browserless, signed_in_as
+from tests.factories import make_staff
 
 
 def services(server: LiveServer) -> Services:
@@ -50,6 +51,27 @@ async def session_of(svc: Services, person: ChatClient) -> int:
 async def claim(counsellor: Browserless, session_id: int) -> None:
     response = await counsellor.post(f"/counsellor/sessions/{session_id}/claim")
     assert response.headers["location"] == f"/counsellor/sessions/{session_id}"
+
+
+async def end_chat(counsellor: Browserless, session_id: int, notes: str = "") -> None:
+    """End a chat the counsellor holds, with a complete wrap-up."""
+    done = await counsellor.post(
+        f"/counsellor/sessions/{session_id}/end",
+        outcome=counsellor.svc.settings.wrapup_outcomes[0],
+        risk_level="low",
+        notes=notes,
+    )
+    assert done.status_code == 303, done.text
+
+
+async def live_with_sam(server: LiveServer) -> tuple[Browserless, ChatClient, int, int]:
+    """Sam, a person live with Sam, the session, and the highest seq the person has seen."""
+    sam = await signed_in_as(server, await make_staff(services(server), name="Sam"))
+    person, session_id = await person_waiting(server)
+    await claim(sam, session_id)
+    await person.recv_until(lambda f: f["type"] == "state" and f["state"] == "live")
+    seen = max(f["seq"] for f in person.seen if "seq" in f)
+    return sam, person, session_id, seen
 
 
 async def footprint(svc: Services, session_id: int) -> tuple[Any, ...]:

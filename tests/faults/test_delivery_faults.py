@@ -16,9 +16,8 @@ from sqlalchemy import select
 from gateway.models import Message
 from tests.chat_client import ChatClient, is_ack, is_type
 from tests.conftest import LiveServer
-from tests.counsellor_ui.support import frames_until, signed_in_as
-from tests.factories import make_staff
-from tests.faults.support import claim, person_waiting, services
+from tests.counsellor_ui.support import frames_until
+from tests.faults.support import end_chat, live_with_sam, services
 
 pytestmark = pytest.mark.asyncio
 
@@ -42,12 +41,7 @@ async def stored(server: LiveServer, session_id: int) -> list[Message]:
 async def test_a_cut_mid_delivery_then_resume_gives_every_line_once_in_order(
     live_server: LiveServer,
 ) -> None:
-    svc = services(live_server)
-    sam = await signed_in_as(live_server, await make_staff(svc, name="Sam"))
-    person, session_id = await person_waiting(live_server)
-    await claim(sam, session_id)
-    await person.recv_until(lambda f: f["type"] == "state" and f["state"] == "live")
-    seen = max(f["seq"] for f in person.seen if "seq" in f)
+    sam, person, session_id, seen = await live_with_sam(live_server)
     chat = await sam.socket(session_id)
     await frames_until(chat, lambda f: f["type"] == "queue")
     sent = [f"line {n} of {LINES}" for n in range(1, LINES + 1)]
@@ -82,12 +76,7 @@ async def test_a_cut_mid_delivery_then_resume_gives_every_line_once_in_order(
 async def test_a_say_resent_after_a_cut_before_its_ack_is_stored_once(
     live_server: LiveServer,
 ) -> None:
-    svc = services(live_server)
-    sam = await signed_in_as(live_server, await make_staff(svc, name="Sam"))
-    person, session_id = await person_waiting(live_server)
-    await claim(sam, session_id)
-    await person.recv_until(lambda f: f["type"] == "state" and f["state"] == "live")
-    seen = max(f["seq"] for f in person.seen if "seq" in f)
+    _sam, person, session_id, seen = await live_with_sam(live_server)
     client_ids = [uuid.uuid4().hex for _ in range(5)]
     for cid in client_ids:
         await person.say("are you still there?", client_id=cid)
@@ -111,18 +100,9 @@ async def test_a_say_resent_after_a_cut_before_its_ack_is_stored_once(
 async def test_a_stale_or_erased_token_resumes_nothing_and_stores_nothing(
     live_server: LiveServer,
 ) -> None:
-    svc = services(live_server)
-    sam = await signed_in_as(live_server, await make_staff(svc, name="Sam"))
     # An ended chat's token: the transcript's state, and nothing more is stored.
-    person, session_id = await person_waiting(live_server)
-    await claim(sam, session_id)
-    ended = await sam.post(
-        f"/counsellor/sessions/{session_id}/end",
-        outcome=svc.settings.wrapup_outcomes[0],
-        risk_level="low",
-        notes="",
-    )
-    assert ended.status_code == 303
+    sam, person, session_id, _ = await live_with_sam(live_server)
+    await end_chat(sam, session_id)
     await person.close()
     count = len(await stored(live_server, session_id))
     late = await ChatClient.open(live_server.ws, live_server.origin)

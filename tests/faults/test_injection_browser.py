@@ -26,7 +26,7 @@ from tests.conftest import LiveServer
 from tests.counsellor_ui.support import Browserless, frames_until
 from tests.e2e.support import no_serious_axe_violations
 from tests.faults.injection import SHORT, end_and_rate, payload, plant_everywhere
-from tests.faults.support import claim, services
+from tests.faults.support import claim, end_chat, services
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.browser]
 
@@ -92,8 +92,8 @@ async def test_every_field_is_shown_as_text_and_nothing_runs_in_the_browser(
     await box.fill(payload("zq-widget"))
     await box.press("Enter")
     await expect(log).to_contain_text("zq-widget <script>alert(1)</script>", timeout=TIMEOUT)
-    await expect(person.get_by_text("The bot is typing…")).to_be_hidden(timeout=TIMEOUT)
-    await person.get_by_role("button", name="Talk to a person").last.click(timeout=TIMEOUT)
+    await box.fill("I want to talk to a person")
+    await box.press("Enter")
     wait = person.get_by_role("button", name="Wait for a counsellor")
     queued = person.get_by_text(re.compile(r"number \d+ in the queue"))
     await expect(wait.or_(queued).first).to_be_visible(timeout=TIMEOUT)
@@ -158,13 +158,7 @@ async def test_every_field_is_shown_as_text_and_nothing_runs_in_the_browser(
     await lead.screenshot(path=artifacts / "faults-injection-watch.png")
 
     # The chat ends; the person rates it with more payloads; the supervisor reads it.
-    ended = await named.post(
-        f"/counsellor/sessions/{chat_id}/end",
-        outcome=svc.settings.wrapup_outcomes[0],
-        risk_level="low",
-        notes=payload("zq-wrapup"),
-    )
-    assert ended.status_code == 303
+    await end_chat(named, chat_id, payload("zq-wrapup"))
     question = person.get_by_role("group", name="How did this chat feel for you?")
     await question.get_by_role("radio", name="Good", exact=True).check(timeout=TIMEOUT)
     await person.get_by_label("Anything you would like to add? (optional)").fill(

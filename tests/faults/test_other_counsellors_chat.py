@@ -8,7 +8,11 @@ may change and no word of any of them may reach Jo. On SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
 import pytest
+import pytest_asyncio
 from starlette.routing import Route
 from websockets.exceptions import ConnectionClosed
 
@@ -18,7 +22,14 @@ from tests.chat_client import ChatClient, is_type
 from tests.conftest import LiveServer
 from tests.counsellor_ui.support import Browserless, frames_until, quiet_frames, signed_in_as
 from tests.factories import make_staff
-from tests.faults.support import claim, footprint, person_waiting, services, session_of
+from tests.faults.support import (
+    claim,
+    end_chat,
+    footprint,
+    person_waiting,
+    services,
+    session_of,
+)
 
 pytestmark = pytest.mark.asyncio
 
@@ -45,6 +56,23 @@ def leaked(text: str) -> list[str]:
     return [secret for secret in SECRETS if secret in text]
 
 
+@dataclass
+class Scene:
+    sam: Browserless
+    jo: Browserless  # another counsellor, signed in, trying to get at Sam's chats
+    chats: dict[str, int]  # "live", "ended", "bot": session ids
+    people: list[ChatClient]
+
+
+@pytest_asyncio.fixture
+async def scene(live_server: LiveServer) -> AsyncIterator[Scene]:
+    sam, chats, people = await sams_chats(live_server)
+    jo = await signed_in_as(live_server, await make_staff(services(live_server), name="Jo"))
+    yield Scene(sam, jo, chats, people)
+    for person in people:
+        await person.close()
+
+
 async def sams_chats(server: LiveServer) -> tuple[Browserless, dict[str, int], list[ChatClient]]:
     """Sam with a live chat (a line each way and a note), an ended one, and a bot-only chat."""
     svc = services(server)
@@ -59,13 +87,7 @@ async def sams_chats(server: LiveServer) -> tuple[Browserless, dict[str, int], l
 
     ended_person, ended = await person_waiting(server, PERSON_ENDED)
     await claim(sam, ended)
-    done = await sam.post(
-        f"/counsellor/sessions/{ended}/end",
-        outcome=svc.settings.wrapup_outcomes[0],
-        risk_level="low",
-        notes=WRAP_UP,
-    )
-    assert done.status_code == 303
+    await end_chat(sam, ended, WRAP_UP)
 
     bot_person = await ChatClient.open(server.ws, server.origin)
     await bot_person.hello()
@@ -78,11 +100,10 @@ async def sams_chats(server: LiveServer) -> tuple[Browserless, dict[str, int], l
 
 
 async def test_another_counsellors_chat_by_every_url_changes_nothing_and_shows_nothing(
-    live_server: LiveServer,
+    live_server: LiveServer, scene: Scene
 ) -> None:
     svc = services(live_server)
-    sam, chats, people = await sams_chats(live_server)
-    jo = await signed_in_as(live_server, await make_staff(svc, name="Jo"))
+    sam, jo, chats = scene.sam, scene.jo, scene.chats
     form = {
         "note": "jo was here",
         "notes": "jo was here",
@@ -110,16 +131,12 @@ async def test_another_counsellors_chat_by_every_url_changes_nothing_and_shows_n
     # Sam still has everything.
     page = await sam.get(f"/counsellor/sessions/{chats['live']}")
     assert PERSON_LIVE in page.text and SAM_NOTE in page.text
-    for person in people:
-        await person.close()
 
 
 async def test_another_counsellors_chat_by_socket_is_refused_and_never_streamed(
-    live_server: LiveServer,
+    scene: Scene,
 ) -> None:
-    svc = services(live_server)
-    sam, chats, people = await sams_chats(live_server)
-    jo = await signed_in_as(live_server, await make_staff(svc, name="Jo"))
+    sam, jo, chats = scene.sam, scene.jo, scene.chats
     for session_id in chats.values():
         for watch in (False, True):  # a counsellor asking to watch is refused too
             ws = await jo.socket(session_id, watch=watch)
@@ -133,7 +150,7 @@ async def test_another_counsellors_chat_by_socket_is_refused_and_never_streamed(
     await frames_until(dashboard, lambda f: f["type"] == "queue")
     sams = await sam.socket(chats["live"])
     await frames_until(sams, lambda f: f["type"] == "queue")
-    live_person = people[0]
+    live_person = scene.people[0]
     await live_person.say("said while jo listens zq7")
     await frames_until(sams, lambda f: f.get("text") == "said while jo listens zq7")
     await sams.send('{"type": "say", "client_id": "s2", "text": "answered zq8"}')
@@ -143,23 +160,17 @@ async def test_another_counsellors_chat_by_socket_is_refused_and_never_streamed(
     assert all("zq" not in str(f) for f in heard)
     for ws in (dashboard, sams):
         await ws.close()
-    for person in people:
-        await person.close()
 
 
 async def test_another_counsellors_chat_by_export_gives_counts_and_never_words(
-    live_server: LiveServer,
+    live_server: LiveServer, scene: Scene
 ) -> None:
     svc = services(live_server)
-    _sam, _chats, people = await sams_chats(live_server)
-    jo = await signed_in_as(live_server, await make_staff(svc, name="Jo"))
     lead = await signed_in_as(
         live_server, await make_staff(svc, name="Lead", role=StaffRole.SUPERVISOR)
     )
-    refused = await jo.get("/counsellor/statistics.csv")
+    refused = await scene.jo.get("/counsellor/statistics.csv")
     assert refused.status_code == 403 and leaked(refused.text) == []
     export = await lead.get("/counsellor/statistics.csv")
     assert export.status_code == 200 and export.headers["content-type"].startswith("text/csv")
     assert "Assessed risk" in export.text and leaked(export.text) == []
-    for person in people:
-        await person.close()
