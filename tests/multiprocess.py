@@ -101,13 +101,17 @@ class GatewayProcess:
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
-    def launch(self) -> None:
+    def command(self) -> list[str]:
+        """How the process is started (its output, both streams, goes to ``log_path``)."""
         command = [sys.executable, "-m", "uvicorn", "gateway.app:create_app", "--factory"]
         command += ["--host", "127.0.0.1", "--port", str(self.port), "--no-access-log"]
         command += ["--log-level", "warning", "--ws-per-message-deflate", "false"]
+        return command
+
+    def launch(self) -> None:
         self._log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            command, cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT
+            self.command(), cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT
         )
 
     async def wait_ready(self, timeout: float = 30.0) -> None:
