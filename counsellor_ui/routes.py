@@ -14,6 +14,7 @@ from starlette.staticfiles import StaticFiles
 from counsellor_ui import auth
 from counsellor_ui.audit_views import audit_csv, audit_page_view
 from counsellor_ui.chat_views import conversation, hand_back, note, release, transfer
+from counsellor_ui.flood_views import clear_flood_post
 from counsellor_ui.queue_views import claim, claim_next, dashboard, presence
 from counsellor_ui.signin_views import sign_in_page, sign_in_post, sign_out_post
 from counsellor_ui.staff_views import staff_active, staff_create, staff_page
@@ -61,6 +62,7 @@ def counsellor_routes() -> list[BaseRoute]:
         Route(f"{chat}/take-over", take_over_post, methods=POST),
         Route("/supervisor", supervisor),
         Route("/supervisor/live", supervisor_live),
+        Route("/floods/{label}/clear", clear_flood_post, methods=POST),
         Route("/statistics", statistics_page, methods=["GET"]),
         Route("/statistics.csv", statistics_csv, methods=["GET"]),
         Route("/canned", canned_page, methods=["GET"]),

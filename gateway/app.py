@@ -26,6 +26,7 @@ from starlette.staticfiles import StaticFiles
 
 from bot_engine import BotEngine, EngineConfig, TypingSpeed
 from counsellor_ui import EXCEPTION_HANDLERS, counsellor_routes
+from gateway.abuse import AbuseGuard
 from gateway.appender import SQLiteAppender
 from gateway.appender_postgres import PostgresAppender
 from gateway.broker import create_broker
@@ -197,6 +198,7 @@ def create_app(settings: Settings | None = None, *, timers: bool = True) -> Star
             delivery=BotDelivery(broker),
             addresses=ConnectionCounter(settings.max_connections_per_address),
             hub=LiveHub(svc),
+            abuse=AbuseGuard(settings),  # counts in Redis when the broker is Redis
         )
         app.state.runtime = runtime  # for tests that drive the app directly
         # Trigger phrases compile on first use; compile them all now, off the event
@@ -214,6 +216,7 @@ def create_app(settings: Settings | None = None, *, timers: bool = True) -> Star
                 with contextlib.suppress(asyncio.CancelledError):
                     await timer_task
             await runtime.hub.stop()
+            await runtime.abuse.close()
             await runtime.delivery.close()
             if appender is not None:
                 await appender.close()

@@ -41,6 +41,17 @@ class Hello(_ClientFrame, tag="hello"):
     token: Token | None = None
     last_seq: Seq = 0
     locale: Locale | None = None
+    # Extension (optional): the answer to a ``challenge`` (proof of work), for a new
+    # session only (docs/protocol.md, "challenge").
+    proof: Proof | None = None
+
+
+class Proof(msgspec.Struct, forbid_unknown_fields=True):
+    """A ``nonce`` such that SHA-256 of ``"<salt>:<nonce>"`` begins with the
+    challenge's ``difficulty`` zero bits."""
+
+    salt: Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=r"^[0-9a-f.]+\Z")]
+    nonce: Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z]+\Z")]
 
 
 class Say(_ClientFrame, tag="say"):
@@ -218,6 +229,15 @@ class Erased(_ServerFrame, tag="erased"):
     pass
 
 
+class ChallengeOut(_ServerFrame, tag="challenge"):
+    """Extension: before a new session is made under load, a proof of work to answer
+    with ``hello.proof`` (docs/protocol.md, "challenge")."""
+
+    algorithm: Literal["sha256"]
+    salt: str
+    difficulty: int  # leading zero bits
+
+
 class Rated(_ServerFrame, tag="rated"):
     """Extension: the ``rating`` was stored (anonymously)."""
 
@@ -233,10 +253,21 @@ class ErrorOut(_ServerFrame, tag="error"):
     client_id: str | None = None
     # Extension (optional): what exactly was wrong, for the client's developer.
     detail: str | None = None
+    # Extension (optional): with ``rate_limited``, seconds before trying again is useful.
+    retry_after_s: int | None = None
 
 
 ServerFrame = (
-    Welcome | MessageOut | Ack | TypingOut | StateOut | QueueOut | Erased | Rated | ErrorOut
+    Welcome
+    | MessageOut
+    | Ack
+    | TypingOut
+    | StateOut
+    | QueueOut
+    | Erased
+    | Rated
+    | ErrorOut
+    | ChallengeOut
 )
 
 _encoder: Final = msgspec.json.Encoder()

@@ -10,6 +10,12 @@ Rule (docs/architecture.md, "Queue order"):
    not a crisis gains one priority level for every ``ageing_s`` it has
    waited, up to "asked for a person", so nobody is starved by later
    arrivals, and no ageing ever overtakes a crisis.
+
+Sessions of a flood group (one source making sessions beyond
+HAVEN_FLOOD_SESSIONS, gateway/abuse/floods.py) come after every other waiting
+session, whatever they claim, and in the order above among themselves. The
+first session of a flood's window is never in the group, so a real person
+behind a shared address keeps their place.
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ class QueueEntry:
     front: bool = False
     # bot_engine.RiskLevel.rank: 3 imminent, 2 high, 1 concern, 0 none
     risk_rank: int = 0
+    # The flood group's label (chat_sessions.flood_group), or None.
+    flood_group: str | None = None
 
 
 def effective_priority(entry: QueueEntry, now: datetime, ageing_s: float) -> int:
@@ -46,6 +54,7 @@ def order_queue(entries: Iterable[QueueEntry], now: datetime, ageing_s: float) -
     return sorted(
         entries,
         key=lambda e: (
+            e.flood_group is not None,
             e.risk_rank < IMMINENT_RANK,
             not e.front,
             -effective_priority(e, now, ageing_s),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from gateway.abuse import AbuseGuard
 from gateway.actions.bot import BotTurn, run_bot
 from gateway.actions.sessions import close_by_bot, erase_session
 from gateway.bot_inputs import BotInput
@@ -20,6 +21,13 @@ class Runtime:
     addresses: ConnectionCounter
     hub: LiveHub
     background: list[object] = field(default_factory=list)
+    # Limits per address and session, flood groups, proof of work (gateway/abuse/):
+    # in this process's memory unless the application gives one counting in Redis.
+    abuse: AbuseGuard = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.abuse is None:
+            self.abuse = AbuseGuard(self.svc.settings)
 
     async def bot_turn(self, session_id: int, event: BotInput) -> BotTurn:
         """Run the bot (if the session is with it) and deliver its replies with typing pauses."""

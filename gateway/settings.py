@@ -13,6 +13,8 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from limits import parse_many
+
 from gateway import branding
 from gateway.opening_hours import OpeningHours, OpeningHoursError, parse_opening_hours
 
@@ -102,6 +104,40 @@ class Settings:
     # Two tabs and a phone is normal; 20 sockets from one address is not a person,
     # though a shared address (a school, a library) may hold several people.
     max_connections_per_address: int = 20
+
+    # --- Abuse limits that survive reconnects (gateway/abuse/; docs/security.md, "Abuse") ---
+    # Counted per client address (as a keyed hash, never the address) and per session,
+    # in memory or in Redis when the broker is Redis. Each is a ``limits`` string such
+    # as "10/minute;60/hour"; every amount must be at least 1, so a person's first
+    # session, message or resume is never refused. A school or a hostel may put many
+    # people behind one address, so they are generous for people and tight for scripts.
+    # New sessions: a burst (ten people of one school in a minute) and a sustained rate.
+    limit_sessions_per_address: str = "10/minute;60/hour"
+    # "Talk to a person" presses: a person presses it once or twice a chat.
+    limit_escalations_per_address: str = "10/minute;60/hour"
+    # Messages across every connection and session of an address, and of one session
+    # across its connections (the per-connection limit above resets on reconnect).
+    limit_messages_per_address: str = "120/minute"
+    limit_messages_per_session: str = "40/minute"
+    # Resumes (hello with a token): a flaky phone reconnects a few times a minute.
+    limit_resumes_per_address: str = "60/minute"
+    limit_resumes_per_session: str = "20/minute"
+    # Transcript lines sent back on resume: a reload of even a very long chat fits;
+    # hundreds of resumes from the start of one do not.
+    limit_catchup_lines_per_address: str = "20000/minute"
+    limit_catchup_lines_per_session: str = "10000/minute"
+    # An address making more sessions than this has its later ones grouped as a
+    # flood (ordered after everyone else, cleared by a supervisor in one press);
+    # the first of them keeps its place.
+    flood_sessions: str = "5/2 minutes"
+    # Proof of work before a new session: "off", "load" (only while the whole service
+    # is making more new sessions than challenge_load) or "always".
+    challenge: str = "load"
+    # A busy evening is a few new chats a minute; 60 a minute is a script.
+    challenge_load: str = "60/minute"
+    # Leading zero bits of SHA-256: 16 is about 65,000 hashes, a second or two in a
+    # phone's browser, and a real cost to a script making sessions by the hundred.
+    challenge_difficulty: int = 16
 
     # --- Bot ---
     # Typing speed of the bot (characters per second) and the bounds of its pause.
@@ -232,6 +268,31 @@ def parse_wait_targets(raw: str) -> dict[str, float]:
     return targets
 
 
+# The settings that are ``limits`` strings (gateway/abuse/limits.py).
+ABUSE_LIMITS = (
+    "limit_sessions_per_address",
+    "limit_escalations_per_address",
+    "limit_messages_per_address",
+    "limit_messages_per_session",
+    "limit_resumes_per_address",
+    "limit_resumes_per_session",
+    "limit_catchup_lines_per_address",
+    "limit_catchup_lines_per_session",
+    "flood_sessions",
+    "challenge_load",
+)
+
+
+def check_limit(name: str, raw: str) -> None:
+    """A ``limits`` string whose every amount is at least 1; SettingsError if not."""
+    try:
+        items = parse_many(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name}={raw!r} is not a limit such as '10/minute': {exc}") from exc
+    if not items or any(item.amount < 1 for item in items):
+        raise SettingsError(f"{name}={raw!r}: every limit must allow at least 1.")
+
+
 def _convert(name: str, raw: str, default: Any) -> Any:
     if isinstance(default, bool):
         return raw.strip().lower() in {"1", "true", "yes", "on"}
@@ -311,6 +372,14 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError(f"{PREFIX}WAIT_TARGETS: {exc}") from exc
     if not 0 < settings.service_level_goal <= 1:
         raise SettingsError(f"{PREFIX}SERVICE_LEVEL_GOAL must be above 0 and at most 1.")
+    for name in ABUSE_LIMITS:
+        check_limit(f"{PREFIX}{name.upper()}", getattr(settings, name))
+    if settings.challenge not in ("off", "load", "always"):
+        raise SettingsError(
+            f"{PREFIX}CHALLENGE must be off, load or always, not {settings.challenge!r}"
+        )
+    if not 1 <= settings.challenge_difficulty <= 32:
+        raise SettingsError(f"{PREFIX}CHALLENGE_DIFFICULTY must be between 1 and 32 bits.")
     if not settings.development and len(settings.secret_key) < 32:
         raise SettingsError(f"{PREFIX}SECRET_KEY must be at least 32 characters in production.")
     return settings

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -20,7 +21,7 @@ from gateway.app import build_bot, create_app
 from gateway.broker import MemoryBroker
 from gateway.db import Database
 from gateway.services import Services
-from gateway.settings import Settings
+from gateway.settings import ABUSE_LIMITS, Settings
 from tests.services import (
     PG_ADMIN_DB,
     PG_HOST,
@@ -47,8 +48,22 @@ def make_settings(database_url: str, data_dir: Path, **overrides: object) -> Set
         bot_typing_min_s=0.0,
         bot_typing_max_s=0.0,
         heartbeat_s=5.0,
+        **NO_ABUSE_LIMITS,
     )
     return replace(base, **overrides)  # type: ignore[arg-type]
+
+
+# Tests open many sessions a second from one address (127.0.0.1): the per-address
+# abuse limits, flood groups and proof of work (gateway/abuse/) stay out of their way
+# unless a test asks for them; tests/gateway/test_abuse_*.py use ``ABUSE_DEFAULTS``.
+NO_ABUSE_LIMITS: dict[str, Any] = {
+    **{name: "1000000/second" for name in ABUSE_LIMITS},
+    "challenge": "off",
+}
+# The shipped defaults of those settings.
+ABUSE_DEFAULTS: dict[str, Any] = {
+    name: getattr(Settings(), name) for name in (*ABUSE_LIMITS, "challenge", "challenge_difficulty")
+}
 
 
 async def _pg_admin() -> asyncpg.Connection:

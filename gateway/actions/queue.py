@@ -158,6 +158,7 @@ def queue_entry(chat: ChatSession) -> QueueEntry:
         chat.queued_at or chat.created_at,
         chat.queue_front,
         RiskLevel.parse(chat.risk_level).rank,
+        chat.flood_group,
     )
 
 

@@ -155,6 +155,7 @@ async def queue_snapshot(svc: Services, *, staff_ids: Collection[int] = ()) -> Q
             front=chat.queue_front,
             preview=previews.get(chat.id, ""),
             person_away=person_seems_gone(svc, chat, now),
+            flood_group=chat.flood_group,
         )
         for index, chat in enumerate(ordered, start=1)
     ]

@@ -99,6 +99,8 @@ class QueueRow:
     front: bool
     preview: str
     person_away: bool
+    # The flood group it is in (gateway/actions/floods.py), shown as one group.
+    flood_group: str | None = None
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,9 @@ from gateway.services import Services
 # if it is still there, the next event or the connection's heartbeat reads it again.
 GAP_READS = 3
 GAP_RETRY_S = 0.05
+# Lines read and sent per step of a catch-up: a resume of thousands of lines is many
+# short steps with other connections' work between them, not one long one.
+CATCHUP_BATCH = 200
 
 Frame = TypeVar("Frame")
 
@@ -107,23 +110,31 @@ class TranscriptFeed(Generic[Frame]):
                 return
             if attempt:
                 await asyncio.sleep(GAP_RETRY_S * attempt)
-            # Shielded: a connection closing meanwhile must not cancel a read half-way
-            # through the driver (its pooled connection would be left in use).
-            lines = await asyncio.shield(
-                messages_after(
-                    self.svc,
-                    session_id=self.session_id,
-                    after_seq=self.delivered_seq,
-                    limit=upto - self.delivered_seq,
-                )
-            )
-            frames = [self.frames.from_line(line) for line in lines if line.seq <= upto]
-            # The event itself is proof its message is stored, even if the read above
-            # did not see it yet.
-            last = self.frames.seq_of(frames[-1]) if frames else self.delivered_seq
-            if latest is not None and last == latest.seq - 1:
-                frames.append(self.frames.from_event(latest))
-            await self._deliver(frames)
+            # A long catch-up (a resume from the start of a long chat) goes out a
+            # batch at a time, letting every other connection run in between.
+            for _ in range(upto):
+                if not await self._read_batch(upto, latest):
+                    break
+                await asyncio.sleep(0)
+
+    async def _read_batch(self, upto: int, latest: MessageAdded | None) -> bool:
+        """Send the next ``CATCHUP_BATCH`` stored lines up to ``upto``; whether more
+        remain to read at once (a full batch went out and ``upto`` is not reached)."""
+        before = self.delivered_seq
+        limit = min(upto - before, CATCHUP_BATCH)
+        # Shielded: a connection closing meanwhile must not cancel a read half-way
+        # through the driver (its pooled connection would be left in use).
+        lines = await asyncio.shield(
+            messages_after(self.svc, session_id=self.session_id, after_seq=before, limit=limit)
+        )
+        frames = [self.frames.from_line(line) for line in lines if line.seq <= upto]
+        # The event itself is proof its message is stored, even if the read above
+        # did not see it yet.
+        last = self.frames.seq_of(frames[-1]) if frames else self.delivered_seq
+        if latest is not None and last == latest.seq - 1:
+            frames.append(self.frames.from_event(latest))
+        await self._deliver(frames)
+        return len(lines) == limit and self.delivered_seq > before and self.delivered_seq < upto
 
     async def _deliver(self, frames: list[Frame]) -> None:
         for frame in frames:

@@ -21,9 +21,11 @@ from starlette.websockets import WebSocket
 from bot_engine import AskCounsellor as BotAskCounsellor
 from bot_engine import BotEngine, SessionEvent, UserMessage
 from gateway import protocol as p
+from gateway.abuse import Limit
 from gateway.actions.activity import signal_typing
 from gateway.actions.bot import BotTurn
 from gateway.actions.conversation import open_session, person_says
+from gateway.actions.floods import mark_flood
 from gateway.actions.messages import SessionClosed, TranscriptLine
 from gateway.actions.presence import SessionPulse
 from gateway.actions.ratings import RatingRefused, rate_session
@@ -45,6 +47,7 @@ from gateway.events import (
     session_channel,
 )
 from gateway.live.feed import FrameBuilder, TranscriptFeed
+from gateway.live.guard import answered_challenge, message_costs, refusal, resume_costs
 from gateway.live.hub import LiveMember
 from gateway.live.socket import QUIET, FellBehind, LiveSocket
 from gateway.live.supervisor import Supervisor
@@ -145,6 +148,8 @@ class ChatConnection(LiveMember):
         )
         self.supervisor = Supervisor()
         self.frames = WidgetFrames(runtime.svc.bot)
+        self.abuse = runtime.abuse
+        self.address_key = ""
         self.view: SessionView | None = None
         self.state = SessionState.BOT
         self.feed: TranscriptFeed[p.MessageOut] | None = None
@@ -161,6 +166,8 @@ class ChatConnection(LiveMember):
             await socket.refuse("origin not allowed")
             return
         address = socket.address  # only a key in this process's memory while open
+        # The address as the abuse limits know it: a keyed hash (gateway/abuse/).
+        self.address_key = self.abuse.limits.address(address)
         if not self.runtime.addresses.acquire(address):
             await socket.refuse("too many connections")
             return
@@ -239,17 +246,39 @@ class ChatConnection(LiveMember):
 
     async def _open_session(self, hello: p.Hello) -> tuple[SessionView, str | None, BotTurn | None]:
         if hello.token is None:
-            return await open_session(
-                self.svc,
-                locale=(hello.locale or "en").lower(),
-                available=self.runtime.hub.counsellors_on_duty(),
-            )
+            return await self._new_session(hello)
         session = await find_session(self.svc, token=hello.token)
         if session is None:
             await self.socket.final(
                 p.error("unknown_token"), p.Close.UNKNOWN_TOKEN, "unknown token"
             )
+        # A resume from far back of a long transcript is bounded (docs/security.md).
+        refused = await self.abuse.limits.hit_all(
+            resume_costs(session, hello.last_seq, self.address_key)
+        )
+        if refused is not None:
+            await self.socket.final(refusal(refused), p.Close.TRY_AGAIN, "resume later")
         return session, None, None
+
+    async def _new_session(self, hello: p.Hello) -> tuple[SessionView, str, BotTurn]:
+        """A new session within the address's limits, with a proof of work when the
+        service asks for one (gateway/abuse/), and in its flood group if it is one."""
+        abuse = self.abuse
+        refused = await abuse.limits.hit(Limit.SESSIONS_PER_ADDRESS, self.address_key)
+        if refused is not None:
+            await self.socket.final(refusal(refused), p.Close.TRY_AGAIN, "new session later")
+        if await abuse.challenges.required():
+            hello = await answered_challenge(self.socket, abuse.challenges, hello)
+        view, token, turn = await open_session(
+            self.svc,
+            locale=(hello.locale or "en").lower(),
+            available=self.runtime.hub.counsellors_on_duty(),
+        )
+        await abuse.challenges.count_new_session()
+        mark = await abuse.floods.new_session(self.address_key, view.id)
+        if mark is not None:
+            await mark_flood(self.svc, label=mark.label, session_ids=(view.id, *mark.earlier))
+        return view, token, turn
 
     def _set_state(self, state: SessionState) -> None:
         self.state = state
@@ -305,12 +334,21 @@ class ChatConnection(LiveMember):
         elif self.state == SessionState.LIVE:
             await self.socket.send(p.error("not_now", detail="A counsellor is already here."))
         else:
+            refused = await self.abuse.limits.hit(Limit.ESCALATIONS_PER_ADDRESS, self.address_key)
+            if refused is not None:
+                await self.socket.send(refusal(refused))
+                return
             await self.runtime.bot_turn(self._view().id, BotAskCounsellor())
 
     async def _say(self, frame: p.Say) -> None:
         client_id = frame.client_id
         text = await self.socket.accept_text(frame.text, client_id)
         if text is None:
+            return
+        # Per session and per address, across connections: a reconnect resets nothing.
+        refused = await self.abuse.limits.hit_all(message_costs(self._view().id, self.address_key))
+        if refused is not None:
+            await self.socket.send(refusal(refused, client_id=client_id))
             return
         self.frames.own_client_ids.add(client_id)
         try:
