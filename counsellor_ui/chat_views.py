@@ -23,6 +23,7 @@ from gateway.actions.handover import hand_back_to_bot, offer_transfer
 from gateway.actions.messages import messages_after
 from gateway.actions.notes import NoteError, NoteLine, add_note, notes_for
 from gateway.actions.queue import release_session
+from gateway.actions.redact_sweep import as_shown
 from gateway.actions.sessions import was_erased
 from gateway.actions.signin import SignedIn
 from gateway.actions.staff import colleagues_online
@@ -63,14 +64,18 @@ class ChatTab:
 
 async def _tab(svc: Services, chat: ChatSession) -> ChatTab:
     live = chat.state == SessionState.LIVE
+    lines, notes = as_shown(
+        svc,
+        chat,
+        await messages_after(svc, session_id=chat.id),
+        await notes_for(svc, session_id=chat.id),
+    )
     return ChatTab(
         chat=chat,
         live=live,
-        lines=shown_transcript(
-            await messages_after(svc, session_id=chat.id), chat.escalation_match, chat.locale
-        ),
+        lines=shown_transcript(lines, chat.escalation_match, chat.locale),
         priority=Priority(chat.priority),
-        notes=await notes_for(svc, session_id=chat.id),
+        notes=notes,
         person_gone=live and person_seems_gone(svc, chat, svc.clock()),
         wrapped=await wrapup_of(svc, session_id=chat.id) is not None,
         erased=was_erased(chat),

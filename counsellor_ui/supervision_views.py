@@ -15,6 +15,7 @@ from counsellor_ui.transcript import shown_transcript
 from counsellor_ui.web import form_text, page, redirect
 from gateway.actions.messages import messages_after
 from gateway.actions.notes import notes_for
+from gateway.actions.redact_sweep import as_shown
 from gateway.actions.signin import SignedIn
 from gateway.actions.supervision import (
     SupervisionError,
@@ -63,6 +64,12 @@ async def watch(request: Request) -> Response:
     await record_watch(svc, session_id=chat.id, staff=who.staff)
     seen = await glance(svc, session_id=chat.id)
     live = chat.state == SessionState.LIVE
+    lines, notes = as_shown(
+        svc,
+        chat,
+        await messages_after(svc, session_id=chat.id),
+        await notes_for(svc, session_id=chat.id),
+    )
     return page(
         request,
         "watch.html",
@@ -72,10 +79,8 @@ async def watch(request: Request) -> Response:
         live=live,
         priority=Priority(chat.priority),
         holder=seen.owner_name if seen else None,
-        lines=shown_transcript(
-            await messages_after(svc, session_id=chat.id), chat.escalation_match, chat.locale
-        ),
-        notes=await notes_for(svc, session_id=chat.id),
+        lines=shown_transcript(lines, chat.escalation_match, chat.locale),
+        notes=notes,
         joined=await has_joined(svc, session_id=chat.id, staff=who.staff),
         person_gone=live and person_seems_gone(svc, chat, svc.clock()),
         notice=request.query_params.get("notice", ""),

@@ -32,6 +32,7 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from gateway.db import SQLITE_BUSY_TIMEOUT_MS
 from gateway.models import Message
+from gateway.scrub import sqlite_path
 from gateway.writer import GroupWriter
 
 # Messages appended in one transaction at most (a bound on one batch's latency).
@@ -148,10 +149,8 @@ class SQLiteAppender(BatchAppender):
     @classmethod
     def for_url(cls, url: str, writer: GroupWriter) -> SQLiteAppender | None:
         """An appender for a SQLite file database; None for anything else."""
-        prefix = "sqlite+aiosqlite:///"
-        if not url.startswith(prefix) or url == prefix or ":memory:" in url:
-            return None
-        return cls(url.removeprefix(prefix), writer)
+        path = sqlite_path(url)
+        return None if path is None else cls(path, writer)
 
     async def close(self) -> None:
         await super().close()
@@ -173,6 +172,8 @@ class SQLiteAppender(BatchAppender):
             connection.execute("PRAGMA foreign_keys=ON")
             connection.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             connection.execute("PRAGMA synchronous=FULL")
+            # As in gateway/db.py: deleted text is overwritten, not left in free space.
+            connection.execute("PRAGMA secure_delete=ON")
             self._connection = connection
         return self._connection
 

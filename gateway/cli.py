@@ -18,6 +18,8 @@ from bot_engine import ScriptError
 from bot_engine.cli import main as bot_main
 from gateway import migrations
 from gateway.actions.canned import list_canned, save_canned
+from gateway.actions.redact_sweep import redact_closed
+from gateway.actions.retention import purge_expired
 from gateway.actions.staff import StaffError, create_staff
 from gateway.app import build_bot, create_app
 from gateway.broker import MemoryBroker
@@ -104,6 +106,27 @@ async def _create_user(
         await create_staff(svc, username=username, display_name=name, password=password, role=role)
     finally:
         await svc.db.dispose()
+
+
+async def _purge(settings: Settings) -> str:
+    """``haven purge``: the retention purge and the redaction sweep, once, now."""
+    svc = await _with_services(settings)
+    try:
+        swept = await redact_closed(svc)
+        result = await purge_expired(svc)
+    finally:
+        await svc.db.dispose()
+    days = settings.retention_days
+    lines = [
+        f"Removed the text of {result.sessions} conversations closed more than {days} days ago"
+        f" and the words of {result.rating_comments} older ratings.",
+        f"Masked contact details in {swept} closed conversations."
+        if settings.redact
+        else "Redaction is off (HAVEN_REDACT).",
+    ]
+    if not result.files_clean:
+        lines.append("The SQLite log could not be checkpointed now (readers); run again.")
+    return "\n".join(lines)
 
 
 async def _seed_demo(settings: Settings) -> None:
@@ -265,6 +288,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--sessions-per-day", type=float, default=DEMO_SESSIONS_PER_DAY, help="average per day"
     )
     hist.add_argument("--seed", type=int, default=DEMO_HISTORY_SEED, help="random seed")
+    commands.add_parser(
+        "purge",
+        help="remove the text of conversations past HAVEN_RETENTION_DAYS and mask contact "
+        "details in closed ones now (the running gateway does both on its own)",
+    )
     bot = commands.add_parser("bot", help="bot script tools: lint PATH, try PATH")
     bot.add_argument("args", nargs=argparse.REMAINDER)
     return parser
@@ -295,6 +323,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"Created {role.value} {args.username!r}.")
         elif args.command == "demo":
             demo(settings)
+        elif args.command == "purge":
+            print(asyncio.run(_purge(settings)))
         elif args.command == "history":
             history(
                 settings, days=args.days, sessions_per_day=args.sessions_per_day, seed=args.seed

@@ -44,6 +44,9 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        # A deleted row's bytes are overwritten with zeros, not left in the page's free
+        # space: an erased or purged conversation must leave the file (gateway/scrub.py).
+        cursor.execute("PRAGMA secure_delete=ON")
         # FULL: a commit is on disk before it returns, so an ack survives a power cut.
         # Group commit (gateway/writer.py) pays this fsync once per batch.
         cursor.execute("PRAGMA synchronous=FULL")
@@ -75,6 +78,8 @@ class Database:
         self.url = url
         self.engine = create_engine(url)
         self.writer = GroupWriter(self.engine)
+        # An erase or purge whose log checkpoint readers held off (gateway/scrub.py).
+        self.checkpoint_owed = False
         self._readers = async_sessionmaker(
             self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
         )

@@ -16,6 +16,8 @@ import time
 from gateway.actions.bot import due_checkins, fire_checkin
 from gateway.actions.daily_figures import settle_days
 from gateway.actions.handover import due_transfer_offers, expire_transfer_offer
+from gateway.actions.redact_sweep import REDACT_EVERY_S, redact_closed
+from gateway.actions.retention import PURGE_EVERY_S, purge_expired
 from gateway.actions.signin import forget_expired_sessions
 from gateway.actions.timers import (
     abandon_waiting,
@@ -24,6 +26,8 @@ from gateway.actions.timers import (
     return_dropped_chat,
 )
 from gateway.runtime import Runtime
+from gateway.scrub import pay_owed_checkpoint
+from gateway.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -60,11 +64,33 @@ async def fire_due_timers(runtime: Runtime) -> int:
     return fired
 
 
+class RetentionRounds:
+    """The retention purge and the redaction sweep, each on its own rhythm, and a log
+    checkpoint an erase still owes (docs/security.md, "Retention, erasure and
+    redaction"). Every process runs them; each claims its sessions with a
+    conditional update, so two processes never do one session twice."""
+
+    def __init__(self) -> None:
+        self.next_purge = self.next_sweep = 0.0
+
+    async def run_due(self, svc: Services) -> None:
+        now = time.monotonic()
+        if now >= self.next_sweep:
+            self.next_sweep = now + REDACT_EVERY_S
+            await redact_closed(svc)
+        if now >= self.next_purge:
+            self.next_purge = now + PURGE_EVERY_S
+            await purge_expired(svc)
+        await pay_owed_checkpoint(svc.db)
+
+
 async def run_timers(runtime: Runtime, poll_s: float = TIMER_POLL_S) -> None:
+    rounds = RetentionRounds()
     next_settle = time.monotonic() + SETTLE_FIRST_S
     while True:
         try:
             await fire_due_timers(runtime)
+            await rounds.run_due(runtime.svc)
             if time.monotonic() >= next_settle:
                 next_settle = time.monotonic() + SETTLE_EVERY_S
                 await settle_days(runtime.svc, limit=SETTLE_DAYS_PER_ROUND)

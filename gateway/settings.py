@@ -190,6 +190,17 @@ class Settings:
     # person); "keep" keeps staff notes and wrap-up notes as the safeguarding record;
     # "all" deletes them and the wrap-up too, keeping only the anonymous counts.
     erase_staff_records: str = "outcomes"
+    # Days after a chat closes before the retention purge removes its text (messages,
+    # notes, wrap-up notes, the bot's state, the quoted trigger, the mood) and keeps only
+    # what the statistics count (docs/security.md, "Retention, erasure and redaction").
+    # 30 days leaves time for supervision, complaints and a safeguarding review of
+    # the last month; 0 keeps nothing after close (removed at the next hourly purge).
+    retention_days: int = 30
+    # Mask phone numbers, email addresses and UK postcodes in the person's and the
+    # counsellor's words once a chat closes (gateway/redaction.py). On by default:
+    # nobody needs the person's number after the chat, and a kept transcript without
+    # it identifies less.
+    redact: bool = True
 
     # --- Statistics (docs/statistics.md) ---
     # Seconds within which a wait of each class should be claimed: "class=seconds"
@@ -364,6 +375,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             f"{PREFIX}ERASE_STAFF_RECORDS must be one of {', '.join(ERASE_POLICIES)}, "
             f"not {settings.erase_staff_records!r}"
         )
+    if settings.retention_days < 0:
+        raise SettingsError(f"{PREFIX}RETENTION_DAYS must be 0 or more days.")
     if not settings.wrapup_outcomes:
         raise SettingsError(f"{PREFIX}WRAPUP_OUTCOMES must list at least one outcome.")
     try:

@@ -12,11 +12,19 @@ from datetime import datetime
 from sqlalchemy import select
 
 from gateway.actions.records import lock_session
+from gateway.actions.sessions import was_erased, wrapup_notes_after_erase
 from gateway.models import SessionNote, Staff
+from gateway.redaction import redact
 from gateway.services import Services
+from gateway.types import SessionState
 
 # A note is a reminder or an observation; longer thoughts go in the wrap-up.
 MAX_NOTE_CHARS = 2000
+ERASED = (
+    "The person deleted this conversation, so no notes are kept on it. "
+    "Record the outcome and the risk you assessed in the wrap-up."
+)
+PURGED = "This conversation's text was removed under the retention policy; notes are not kept."
 
 
 class NoteError(ValueError):
@@ -34,6 +42,12 @@ async def add_note(svc: Services, *, session_id: int, staff: Staff, text: str) -
         chat = await lock_session(tx, session_id)
         if chat.counsellor_id != staff.id:
             raise PermissionError(session_id)
+        if chat.purged_at is not None:
+            raise NoteError(PURGED)
+        if was_erased(chat) and not wrapup_notes_after_erase(svc.settings.erase_staff_records):
+            raise NoteError(ERASED)  # docs/safeguarding.md: the erase covers later notes
+        if SessionState(chat.state).finished and svc.settings.redact:
+            text = redact(text)  # a closed chat keeps no contact details (HAVEN_REDACT)
         note = SessionNote(
             session_id=chat.id, staff_id=staff.id, kind="note", text=text, created_at=tx.now
         )

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from gateway.actions.records import lock_session
 from gateway.models import Rating
+from gateway.redaction import redact
 from gateway.services import Services
 from gateway.types import SessionState
 
@@ -45,6 +46,8 @@ async def rate_session(svc: Services, *, session_id: int, score: int, comment: s
         if chat.rated:
             raise RatingRefused("This chat has been rated already.")
         chat.rated = True
+        if words is not None and svc.settings.redact:
+            words = redact(words)  # the chat has closed: no contact details kept (HAVEN_REDACT)
         tx.session.add(Rating(score=score, comment=words, locale=chat.locale, created_at=tx.now))
 
 

@@ -6,16 +6,19 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, select, update
 
+from gateway.actions.audit import ERASE, audit
 from gateway.actions.records import add_ending_notice, lock_session, set_state
 from gateway.actions.waits import OUTCOME_ERASED, OUTCOME_LEFT, close_wait
 from gateway.events import (
     QUEUE_CHANNEL,
+    Event,
     QueueChanged,
     SessionErased,
     SessionStateChanged,
     session_channel,
 )
 from gateway.models import ChatSession, Message, SessionNote, Staff, WrapUp
+from gateway.scrub import forget_deleted_text
 from gateway.security import hash_token, new_token
 from gateway.services import Services, Transaction
 from gateway.types import SenderKind, SessionState
@@ -144,7 +147,9 @@ async def leave_session(svc: Services, *, session_id: int) -> LeftSession:
     return LeftSession(new_state, notice.seq)
 
 
-async def erase_session(svc: Services, *, session_id: int, notify: bool = True) -> None:
+async def erase_session(
+    svc: Services, *, session_id: int, notify: bool = True, staff_id: int | None = None
+) -> None:
     """Delete the conversation: its messages, its bot state and its token.
 
     What staff wrote about it follows ``HAVEN_ERASE_STAFF_RECORDS``
@@ -157,10 +162,20 @@ async def erase_session(svc: Services, *, session_id: int, notify: bool = True) 
     helplines) they are only told the chat is closed and that nothing of it is kept
     (``kept`` false), so the numbers stay on screen and nothing offers to delete
     what was never kept.
+
+    ``staff_id``: an admin erasing it by its reference (the audit line says who).
+    The deleted text then leaves the database files (gateway/scrub.py) before anyone
+    is told, so an ``erased`` frame means the files no longer hold it.
     """
+    told: list[tuple[str, Event]] = []
     async with svc.transaction() as tx:
         chat = await lock_session(tx, session_id)
         was = SessionState(chat.state)
+        if staff_id is not None:
+            how = "by an admin"
+        else:
+            how = "by the person" if notify else "the person declined consent"
+        audit(tx, ERASE, staff_id=staff_id, session_id=chat.id, detail=f"{how} ({was.value})")
         await tx.session.execute(delete(Message).where(Message.session_id == session_id))
         await apply_erase_policy(tx, session_id, svc.settings.erase_staff_records)
         chat.token_hash = None
@@ -174,16 +189,19 @@ async def erase_session(svc: Services, *, session_id: int, notify: bool = True) 
         if was == SessionState.QUEUED:
             await close_wait(tx, chat.id, outcome=OUTCOME_ERASED)
         if notify:
-            tx.publish_after_commit(session_channel(chat.id), SessionErased(session_id=chat.id))
+            told.append((session_channel(chat.id), SessionErased(session_id=chat.id)))
         elif not was.finished:
             closed = SessionStateChanged(
                 session_id=chat.id, state=SessionState.CLOSED.value, kept=False
             )
-            tx.publish_after_commit(session_channel(chat.id), closed)
+            told.append((session_channel(chat.id), closed))
         if was in (SessionState.QUEUED, SessionState.LIVE):
             tx.publish_after_commit(
                 QUEUE_CHANNEL, QueueChanged(session_id=chat.id, reason="erased")
             )
+    await forget_deleted_text(svc.db)
+    for channel, event in told:
+        await svc.publish(channel, event)
 
 
 # HAVEN_ERASE_STAFF_RECORDS (gateway/settings.py; docs/safeguarding.md says why).
@@ -193,9 +211,9 @@ KEEP_COUNTS_ONLY = "all"
 
 
 def was_erased(chat: ChatSession) -> bool:
-    """The person deleted this conversation (``erase_session`` drops the token,
-    and nothing else does)."""
-    return chat.token_hash is None
+    """The person deleted this conversation (``erase_session`` drops the token, and
+    nothing else does but the retention purge, which sets ``purged_at``)."""
+    return chat.token_hash is None and chat.purged_at is None
 
 
 async def apply_erase_policy(tx: Transaction, session_id: int, policy: str) -> None:

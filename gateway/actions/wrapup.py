@@ -19,6 +19,7 @@ from gateway.actions.records import add_ending_notice, lock_session, set_state
 from gateway.actions.sessions import was_erased, wrapup_after_erase, wrapup_notes_after_erase
 from gateway.events import QUEUE_CHANNEL, QueueChanged
 from gateway.models import ChatSession, WrapUp, WrapUpOutcome
+from gateway.redaction import redact
 from gateway.services import Services
 from gateway.types import SessionState
 
@@ -101,13 +102,16 @@ async def end_session(
                 return EndResult(False, "erased")
             if not wrapup_notes_after_erase(svc.settings.erase_staff_records):
                 wrap_up = replace(wrap_up, notes="")
+        if chat.purged_at is not None:  # past its retention: no words are kept
+            wrap_up = replace(wrap_up, notes="")
         tx.session.add(
             WrapUp(
                 session_id=chat.id,
                 staff_id=staff_id,
                 outcomes=[WrapUpOutcome(outcome=o) for o in wrap_up.outcomes],
                 risk_level=wrap_up.risk_level,
-                notes=wrap_up.notes,
+                # The chat is closed, or closes now: kept masked (HAVEN_REDACT).
+                notes=redact(wrap_up.notes) if svc.settings.redact else wrap_up.notes,
                 created_at=tx.now,
             )
         )
