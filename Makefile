@@ -5,6 +5,8 @@
 #                60 days of synthetic history (haven history), serve the demo
 #   make test    install (plus axe-core from npm when npm exists) and run the whole test suite
 #   make lint    ruff and mypy, as CI runs them
+#   make audit   pip-audit over the installed dependencies (says plainly when it cannot reach
+#                a vulnerability service; fails on a known vulnerability)
 #   make bench   the benchmarks under bench/ (results land in bench/results/, git-ignored)
 #   make clean   remove the virtual environment, node_modules and caches (keeps data/)
 #
@@ -31,12 +33,13 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 NPM := $(shell command -v npm 2>/dev/null)
 NODE_LOCK := $(wildcard package-lock.json)
 
-.PHONY: help venv install node-deps run test eval lint bench clean
+.PHONY: help venv install node-deps run test eval lint audit bench clean
 
 help:
 	@echo "make run     install and start the demo on http://127.0.0.1:8000 (another port: make run PORT=8080)"
 	@echo "make test    install and run the test suite, then the detection corpus (make eval)"
 	@echo "make lint    ruff check and mypy"
+	@echo "make audit   known vulnerabilities in the installed dependencies (pip-audit)"
 	@echo "make bench   run the benchmarks in bench/"
 	@echo "make clean   remove .venv, node_modules and caches (data/ is kept)"
 
@@ -106,13 +109,25 @@ lint: $(INSTALL_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy gateway bot_engine counsellor_ui
 
+# pip-audit in an environment of its own (its dependencies are neither audited nor
+# installed beside the gateway), over exactly what .venv has installed, pinned
+# (scripts/audit_dependencies.py; docs/security.md, "Dependencies").
+AUDIT_VENV := .venv-audit
+$(AUDIT_VENV)/bin/pip-audit:
+	@echo "Installing pip-audit into $(AUDIT_VENV) (pip -q)"
+	@$(PYTHON) -m venv --clear $(AUDIT_VENV)
+	@$(AUDIT_VENV)/bin/python -m pip install -q 'pip-audit>=2.7'
+
+audit: $(INSTALL_STAMP) $(AUDIT_VENV)/bin/pip-audit
+	$(AUDIT_VENV)/bin/python scripts/audit_dependencies.py $(BIN)/python
+
 # The gateway beside a bare echo server and a bare relay, on SQLite and PostgreSQL
 # (docs/performance.md). BENCH_ARGS=--quick for a smoke run; --help for every option.
 bench: $(INSTALL_STAMP)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache htmlcov .coverage \
+	rm -rf $(VENV) $(AUDIT_VENV) node_modules .pytest_cache .mypy_cache .ruff_cache htmlcov .coverage \
 	  test-artifacts bench/results *.egg-info
 	find . -name __pycache__ -type d -prune -not -path './.git/*' -exec rm -rf {} +
 	@echo "Kept data/ (the demo database). Remove it by hand to start the demo afresh."
