@@ -13,6 +13,7 @@ from typing import Any
 from counsellor_ui import frames as f
 from counsellor_ui.timefmt import service_settings
 from counsellor_ui.web import templates
+from gateway.actions.floods import flood_groups
 from gateway.actions.live_board import LiveBoard
 from gateway.opening_hours import next_change_text
 from gateway.settings import Settings
@@ -21,7 +22,12 @@ _frames: weakref.WeakKeyDictionary[LiveBoard, f.BoardOut] = weakref.WeakKeyDicti
 
 
 def board_context(board: LiveBoard, settings: Settings) -> dict[str, Any]:
-    return {"board": board, "service_hours": next_change_text(settings.hours, board.at)}
+    return {
+        "board": board,
+        "service_hours": next_change_text(settings.hours, board.at),
+        # Flood groups by label: each is shown as one row with "Clear flood".
+        "floods": {group.label: group for group in flood_groups(board.waiting)},
+    }
 
 
 def board_frame(board: LiveBoard, request: Any) -> f.BoardOut:

@@ -46,6 +46,10 @@ class QueueRowOut(msgspec.Struct):
     preview: str
     person_away: bool
     risk: str = "none"  # bot_engine.RiskLevel of a crisis: imminent, high or concern
+    # The flood group it is in (gateway/actions/floods.py) and the group in words
+    # ("12 sessions from one source in 2 minutes"): shown as one row, never alerted.
+    flood: str | None = None
+    flood_summary: str | None = None
 
 
 class MineOut(msgspec.Struct):

@@ -7,6 +7,7 @@ from starlette.responses import Response
 
 from counsellor_ui import auth
 from counsellor_ui.web import form_text, page, redirect
+from gateway.actions.floods import flood_groups
 from gateway.actions.queue import ClaimResult, claim_session, take_next
 from gateway.actions.snapshot import queue_snapshot
 from gateway.actions.staff import set_presence
@@ -28,6 +29,7 @@ async def dashboard(request: Request) -> Response:
         who=who,
         supervisor=StaffRole(who.staff.role).can_supervise,
         rows=snapshot.rows,
+        floods={group.label: group for group in flood_groups(snapshot.rows)},
         mine=snapshot.chats_of(who.staff.id),
         due=await wrapups_due(svc, staff_id=who.staff.id),
         available=snapshot.available,

@@ -39,6 +39,7 @@ async def supervisor(request: Request) -> Response:
         class_labels=CLASS_LABELS,
         ratings=await ratings_summary(svc),
         timezone=svc.settings.timezone,
+        notice=request.query_params.get("notice", "")[:300],  # e.g. after "Clear flood"
         **await _live_context(request),
     )
 

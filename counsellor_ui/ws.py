@@ -29,6 +29,7 @@ from counsellor_ui.auth import runtime_of, session_id_of, signed_in
 from counsellor_ui.board import board_frame
 from counsellor_ui.wording import describe_reason, queue_label
 from gateway.actions.activity import signal_typing
+from gateway.actions.floods import flood_groups
 from gateway.actions.handover import pending_offers
 from gateway.actions.live_board import LiveBoard
 from gateway.actions.messages import NotYourSession, TranscriptLine, post_counsellor_message
@@ -129,6 +130,7 @@ _rows_of: weakref.WeakKeyDictionary[QueueSnapshot, list[f.QueueRowOut]] = (
 def queue_rows_out(snapshot: QueueSnapshot) -> list[f.QueueRowOut]:
     rows = _rows_of.get(snapshot)
     if rows is None:
+        floods = {group.label: group.summary for group in flood_groups(snapshot.rows)}
         rows = _rows_of[snapshot] = [
             f.QueueRowOut(
                 session_id=r.session_id,
@@ -143,6 +145,8 @@ def queue_rows_out(snapshot: QueueSnapshot) -> list[f.QueueRowOut]:
                 preview=r.preview,
                 person_away=r.person_away,
                 risk=r.risk_level,
+                flood=r.flood_group,
+                flood_summary=floods.get(r.flood_group or ""),
             )
             for r in snapshot.rows
         ]

@@ -58,7 +58,13 @@
   function renderQueue(rows) {
     var fresh = [];
     body.textContent = "";
+    var floods = new Set();
     rows.forEach(function (row) {
+      // A flood's sessions are one row, at its first one's place, and never alerted.
+      if (row.flood) {
+        if (!floods.has(row.flood)) { floods.add(row.flood); body.appendChild(floodRow(row)); }
+        return;
+      }
       var tr = template.content.firstElementChild.cloneNode(true);
       tr.dataset.session = row.session_id;
       tr.className = "p-" + row.priority;
@@ -97,10 +103,48 @@
     if (fresh.length) announce(fresh);
   }
 
+  // One source's flood of sessions as one row (gateway/actions/floods.py), with
+  // "Clear flood" for supervisors and admins.
+  function floodRow(row) {
+    var tr = document.createElement("tr");
+    tr.className = "flood";
+    tr.dataset.flood = row.flood;
+    var pos = document.createElement("td");
+    pos.textContent = row.position;
+    var what = document.createElement("td");
+    what.colSpan = 5;
+    var strong = document.createElement("strong");
+    strong.textContent = "Flood:";
+    what.append(strong, " " + row.flood_summary + ", waiting after everyone else.");
+    var action = document.createElement("td");
+    if (table.dataset.supervisor) {
+      var form = document.createElement("form");
+      form.method = "post";
+      form.action = "/counsellor/floods/" + encodeURIComponent(row.flood) + "/clear";
+      form.className = "inline";
+      [["csrf_token", csrf], ["back", "dashboard"]].forEach(function (pair) {
+        var input = document.createElement("input");
+        input.type = "hidden";
+        input.name = pair[0];
+        input.value = pair[1];
+        form.appendChild(input);
+      });
+      var button = document.createElement("button");
+      button.type = "submit";
+      button.className = "secondary";
+      button.textContent = "Clear flood";
+      button.setAttribute("aria-label", "Clear flood: close these sessions");
+      form.appendChild(button);
+      action.appendChild(form);
+    }
+    tr.append(pos, what, action);
+    return tr;
+  }
+
   // "(1 crisis, 3 waiting) Queue ..." so a crisis shows in the tab strip too.
   function titleCount(rows) {
     if (!rows.length) return "";
-    var crises = rows.filter(function (r) { return r.priority === "crisis"; }).length;
+    var crises = rows.filter(function (r) { return r.priority === "crisis" && !r.flood; }).length;
     return "(" + (crises ? crises + " crisis, " : "") + rows.length + " waiting) ";
   }
 

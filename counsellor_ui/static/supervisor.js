@@ -32,6 +32,7 @@
     var focused = document.activeElement && live.contains(document.activeElement) ? document.activeElement.getAttribute("href") : null;
     live.replaceChildren.apply(live, Array.from(doc.body.childNodes));
     localTimes(live);
+    withToken(live);
     if (focused) {
       var again = live.querySelector('a[href="' + focused + '"]');
       if (again) again.focus();
@@ -41,7 +42,18 @@
     if (now !== told) { news.textContent = now; told = now; }
   }
 
+  // The board is rendered once for every supervisor: its forms ("Clear flood") get
+  // this page's own CSRF token (the sign-out form's) here.
+  function withToken(root) {
+    var own = document.querySelector('header input[name="csrf_token"]');
+    if (!own) return;
+    root.querySelectorAll('input[name="csrf_token"]').forEach(function (input) {
+      if (!input.value) input.value = own.value;
+    });
+  }
+
   localTimes(document);
+  withToken(live);
   HavenLive.connect("/counsellor/ws?board=1", {
     frame: function (frame) { if (frame.type === "board") show(frame.html); },
     lost: function () { updated.textContent = "Connection lost. Reconnecting\u2026"; }
