@@ -72,11 +72,24 @@ class PageError(Exception):
         self.message = message
 
 
-async def require(request: Request, *, supervisor: bool = False) -> SignedIn:
-    """The signed-in staff member, who must supervise when ``supervisor`` is set."""
+class PasswordChangeRequired(Exception):
+    """Raised by ``require`` after an admin reset the password; answered with a
+    redirect to the page for choosing a new one (counsellor_ui/password_views.py)."""
+
+
+async def require(
+    request: Request, *, supervisor: bool = False, admin: bool = False, new_password: bool = False
+) -> SignedIn:
+    """The signed-in staff member, who must supervise when ``supervisor`` is set and be
+    an admin when ``admin`` is. Until a reset password is replaced, every page but the
+    password page (``new_password``) sends them there."""
     who = await signed_in(request)
     if who is None:
         raise SignInRequired
+    if who.staff.must_change_password and not new_password:
+        raise PasswordChangeRequired
+    if admin and StaffRole(who.staff.role) != StaffRole.ADMIN:
+        raise PageError(403, "This page is for admins.")
     if supervisor and not StaffRole(who.staff.role).can_supervise:
         raise PageError(403, "This page is for supervisors and admins.")
     return who

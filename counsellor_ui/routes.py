@@ -15,9 +15,17 @@ from counsellor_ui import auth
 from counsellor_ui.audit_views import audit_csv, audit_page_view
 from counsellor_ui.chat_views import conversation, hand_back, note, release, transfer
 from counsellor_ui.flood_views import clear_flood_post
+from counsellor_ui.password_views import password_page, password_post
 from counsellor_ui.queue_views import claim, claim_next, dashboard, presence
 from counsellor_ui.signin_views import sign_in_page, sign_in_post, sign_out_post
-from counsellor_ui.staff_views import staff_active, staff_create, staff_page
+from counsellor_ui.staff_views import (
+    staff_active,
+    staff_create,
+    staff_page,
+    staff_reset,
+    staff_role,
+    staff_unlock,
+)
 from counsellor_ui.statistics_views import statistics_csv, statistics_page
 from counsellor_ui.supervision_views import join_post, take_over_post, watch, whisper_post
 from counsellor_ui.supervisor_views import (
@@ -73,6 +81,11 @@ def counsellor_routes() -> list[BaseRoute]:
         Route("/staff", staff_page, methods=["GET"]),
         Route("/staff", staff_create, methods=POST),
         Route("/staff/active", staff_active, methods=POST),
+        Route("/staff/role", staff_role, methods=POST),
+        Route("/staff/reset", staff_reset, methods=POST),
+        Route("/staff/unlock", staff_unlock, methods=POST),
+        Route("/password", password_page, methods=["GET"]),
+        Route("/password", password_post, methods=POST),
         WebSocketRoute("/ws", counsellor_socket),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="counsellor_static"),
     ]
@@ -88,4 +101,12 @@ async def _page_error(request: Request, exc: Exception) -> Response:
     return page(request, "error.html", exc.status_code, who=who, message=exc.message)
 
 
-EXCEPTION_HANDLERS = {auth.SignInRequired: _sign_in_required, auth.PageError: _page_error}
+async def _password_change_required(request: Request, exc: Exception) -> Response:
+    return redirect("/counsellor/password")
+
+
+EXCEPTION_HANDLERS = {
+    auth.SignInRequired: _sign_in_required,
+    auth.PasswordChangeRequired: _password_change_required,
+    auth.PageError: _page_error,
+}

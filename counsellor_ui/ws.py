@@ -162,6 +162,9 @@ async def counsellor_socket(websocket: WebSocket) -> None:
     if socket.origin not in settings.effective_allowed_origins or who is None or cookie is None:
         await socket.refuse("not signed in or origin refused")
         return
+    if who.staff.must_change_password:  # a reset password is replaced first (password_views)
+        await socket.refuse("new password required")
+        return
     session_id = None
     stored_seq = 0
     raw_session = websocket.query_params.get("session")

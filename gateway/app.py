@@ -217,6 +217,7 @@ def create_app(settings: Settings | None = None, *, timers: bool = True) -> Star
                     await timer_task
             await runtime.hub.stop()
             await runtime.abuse.close()
+            await svc.signin_limits.close()
             await runtime.delivery.close()
             if appender is not None:
                 await appender.close()

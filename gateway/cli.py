@@ -35,6 +35,8 @@ DEMO_ACCOUNTS = (
     ("sam", "Sam", "demo-counsellor-1", StaffRole.COUNSELLOR),
     ("jo", "Jo", "demo-counsellor-2", StaffRole.COUNSELLOR),
     ("alex", "Alex", "demo-supervisor-1", StaffRole.SUPERVISOR),
+    # Only admins manage staff accounts (counsellor_ui/staff_views.py).
+    ("morgan", "Morgan", "demo-admin-1", StaffRole.ADMIN),
 )
 # The fictional charity whose site /demo is (gateway/static/demo.html).
 DEMO_SERVICE_NAME = "Harbour Lane Listening Service"
@@ -317,10 +319,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "create-user":
             password = _read_password(args.password_stdin)
             role = StaffRole(args.role)
+            # The first-run path (README): the database is made or brought up to date first.
+            _migrate(settings)
             asyncio.run(
                 _create_user(settings, args.username, args.name or args.username, password, role)
             )
             print(f"Created {role.value} {args.username!r}.")
+            print(f"Sign in at {settings.effective_public_url}/counsellor/sign-in")
         elif args.command == "demo":
             demo(settings)
         elif args.command == "purge":

@@ -17,7 +17,9 @@ from gateway.broker import Broker
 from gateway.db import Database
 from gateway.events import Event
 from gateway.models import utcnow
+from gateway.password_work import PasswordWork, default_concurrency
 from gateway.settings import Settings
+from gateway.signin_limits import SignInLimits
 
 if TYPE_CHECKING:
     from gateway.metrics import Metrics
@@ -48,6 +50,17 @@ class Services:
     appender: BatchAppender | None = None
     # Prometheus counters of this app (gateway/metrics.py); None: nothing is counted.
     metrics: Metrics | None = None
+    # A bound on password hashing and the sign-in throttles, one each per process
+    # (gateway/password_work.py, gateway/signin_limits.py), made from the settings.
+    passwords: PasswordWork = field(init=False)
+    signin_limits: SignInLimits = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.passwords = PasswordWork(
+            self.settings.password_hash_concurrency or default_concurrency(),
+            self.settings.password_hash_queue,
+        )
+        self.signin_limits = SignInLimits(self.settings)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:

@@ -162,9 +162,26 @@ class Settings:
     queue_abandon_s: float = 600.0
     # Minutes of waiting that raise a session by one priority level (starvation guard).
     queue_ageing_s: float = 900.0
-    # Staff sign-in: 5 failures per 30 minutes per username, then a pause.
+    # Staff sign-in throttles (gateway/signin_limits.py), each over a 15-minute window:
+    # long enough to make guessing slow, short enough that a counsellor who mistyped
+    # five times waits a quarter of an hour at worst (or an admin unlocks them).
+    login_window_s: float = 900.0
+    # Attempts from one address at one account: five is more than a person mistypes.
     login_max_failures: int = 5
-    login_window_s: float = 1800.0
+    # Attempts from one address at any accounts: an office behind one address signs in
+    # a shift at a time; thirty in 15 minutes is a script trying names.
+    login_address_attempts: int = 30
+    # Failures at one account from anywhere before each attempt at it is slowed (never
+    # refused, so nobody elsewhere can lock a counsellor out) ...
+    login_account_free_failures: int = 10
+    # ... by a wait that doubles from 0.25 s with each further failure, up to this.
+    login_account_delay_max_s: float = 8.0
+    # Argon2 runs at once (gateway/password_work.py); 0 means half the CPUs. Each
+    # takes about 64 MiB and a good fraction of a second of one CPU.
+    password_hash_concurrency: int = 0
+    # Sign-ins waiting for a run beyond those; more are answered "busy, try again in a
+    # moment" at once instead of queueing without end behind a flood.
+    password_hash_queue: int = 8
     # Staff sessions last a shift.
     staff_session_s: float = 12 * 3600.0
     # When counsellors are on duty (gateway/opening_hours.py); empty means always.

@@ -1,13 +1,20 @@
-"""Staff accounts: creating them, switching them off and on, presence, and who is online."""
+"""Staff accounts: creating them, signing them out everywhere, presence, and who is online.
+
+What only admins do to accounts (roles, resets, deactivation, unlocks) is in
+gateway/actions/accounts.py.
+"""
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 
+from gateway.actions.audit import ACCOUNT_CREATE, audit
 from gateway.actions.queue import RELEASED, return_all_to_queue
 from gateway.events import QUEUE_CHANNEL, QueueChanged, StaffSignedOut, staff_channel
 from gateway.models import ChatSession, Staff, StaffSession
@@ -19,6 +26,8 @@ from gateway.types import SessionState, StaffRole
 hasher = PasswordHasher()
 
 MIN_PASSWORD_LENGTH = 10
+# Argon2 takes any length; a bound keeps a pasted book out of the hashing.
+MAX_PASSWORD_LENGTH = 1024
 
 
 class StaffError(ValueError):
@@ -29,11 +38,16 @@ def hash_password(password: str) -> str:
     return hasher.hash(password)
 
 
-def can_manage(actor: StaffRole, target: StaffRole) -> bool:
-    """Admins manage every account; supervisors manage counsellors' accounts."""
-    if actor == StaffRole.ADMIN:
-        return True
-    return actor == StaffRole.SUPERVISOR and target == StaffRole.COUNSELLOR
+def is_admin(staff: Staff) -> bool:
+    """Only admins manage accounts (create, role, reset, deactivate, unlock)."""
+    return StaffRole(staff.role) == StaffRole.ADMIN
+
+
+def check_new_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise StaffError(f"A password must be at least {MIN_PASSWORD_LENGTH} characters.")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise StaffError(f"A password must be at most {MAX_PASSWORD_LENGTH} characters.")
 
 
 async def create_staff(
@@ -44,34 +58,51 @@ async def create_staff(
     password: str,
     role: StaffRole,
     actor: Staff | None = None,
+    must_change_password: bool = False,
 ) -> Staff:
-    """A new account. ``actor`` is the signed-in manager (None from the command line)."""
-    if actor is not None and not can_manage(StaffRole(actor.role), role):
-        raise StaffError(f"Your role cannot create {role.value} accounts.")
+    """A new account. ``actor`` is the signed-in admin (None from the command line)."""
+    if actor is not None and not is_admin(actor):
+        raise StaffError("Only admins create accounts.")
     username = username.strip().lower()
-    if not username or len(username) > 64 or any(c.isspace() for c in username):
+    if (
+        not username
+        or len(username) > 64
+        or any(c.isspace() or unicodedata.category(c) == "Cc" for c in username)
+    ):
         raise StaffError("A username must be 1 to 64 characters with no spaces.")
-    if len(display_name.strip()) > 80:
-        raise StaffError("A display name must be at most 80 characters.")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise StaffError(f"A password must be at least {MIN_PASSWORD_LENGTH} characters.")
-    async with svc.transaction() as tx:
+    display_name = display_name.strip()
+    if len(display_name) > 80 or any(unicodedata.category(c) == "Cc" for c in display_name):
+        raise StaffError("A display name must be at most 80 characters, on one line.")
+    check_new_password(password)
+    async with svc.read() as session:
         taken = (
-            await tx.session.execute(select(func.count()).where(Staff.username == username))
+            await session.execute(select(func.count()).where(Staff.username == username))
         ).scalar_one()
-        if taken:
-            raise StaffError(f"The username {username!r} is taken.")
+    if taken:
+        raise StaffError(f"The username {username!r} is taken.")
+    password_hash = await svc.passwords.run(hash_password, password)
+    async with svc.transaction() as tx:
         staff = Staff(
             username=username,
-            display_name=display_name.strip() or username,
-            password_hash=hash_password(password),
+            display_name=display_name or username,
+            password_hash=password_hash,
             role=role.value,
             active=True,
             available=False,
             created_at=tx.now,
+            must_change_password=must_change_password,
         )
         tx.session.add(staff)
-        await tx.session.flush()
+        try:
+            await tx.session.flush()
+        except IntegrityError as exc:  # created by someone else meanwhile
+            raise StaffError(f"The username {username!r} is taken.") from exc
+        audit(
+            tx,
+            ACCOUNT_CREATE,
+            staff_id=None if actor is None else actor.id,
+            detail=f"{username} ({role.value}){'' if actor else ' from the command line'}",
+        )
     return staff
 
 
@@ -82,24 +113,11 @@ async def end_sessions_of(tx: Transaction, *, staff_id: int) -> None:
     tx.publish_after_commit(staff_channel(staff_id), StaffSignedOut(staff_id=staff_id))
 
 
-async def set_staff_active(svc: Services, *, actor: Staff, staff_id: int, active: bool) -> Staff:
-    """Deactivate (signs them out, their chats go to the front of the queue) or reactivate."""
-    if actor.id == staff_id:
-        raise StaffError("You cannot change your own account here.")
-    async with svc.transaction() as tx:
-        staff = (
-            await tx.session.execute(select(Staff).where(Staff.id == staff_id).with_for_update())
-        ).scalar_one_or_none()
-        if staff is None:
-            raise StaffError("There is no such account.")
-        if not can_manage(StaffRole(actor.role), StaffRole(staff.role)):
-            raise StaffError(f"Your role cannot change {staff.role} accounts.")
-        staff.active = active
-        if not active:
-            await end_sessions_of(tx, staff_id=staff_id)
-            await return_all_to_queue(tx, staff_id=staff_id, text=RELEASED)
-            tx.publish_after_commit(QUEUE_CHANNEL, QueueChanged(reason="presence"))
-    return staff
+async def sign_out_everywhere(tx: Transaction, *, staff_id: int) -> None:
+    """End the account's sessions and sockets, and put its live chats back, at the front."""
+    await end_sessions_of(tx, staff_id=staff_id)
+    await return_all_to_queue(tx, staff_id=staff_id, text=RELEASED)
+    tx.publish_after_commit(QUEUE_CHANNEL, QueueChanged(reason="presence"))
 
 
 async def list_staff(svc: Services) -> list[Staff]:

@@ -184,9 +184,7 @@ async def test_signing_out_or_being_deactivated_closes_the_sockets(
     live_server: LiveServer,
 ) -> None:
     svc = services(live_server)
-    lead = await signed_in_as(
-        live_server, await make_staff(svc, name="Lead", role=StaffRole.SUPERVISOR)
-    )
+    lead = await signed_in_as(live_server, await make_staff(svc, name="Ada", role=StaffRole.ADMIN))
     sam = await signed_in_as(live_server, await make_staff(svc, name="Sam"))
     jo = await signed_in_as(live_server, await make_staff(svc, name="Jo"))
     sams, jos = await sam.socket(), await jo.socket()
