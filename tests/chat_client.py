@@ -11,6 +11,11 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 Frame = dict[str, Any]
+# How long to wait for a frame that must come. It is a deadline, not a delay: the
+# frame usually comes in milliseconds, but the suite runs in parallel workers on shared
+# cores (tests/conftest.py), where a fresh server's first reply can take seconds.
+# That a frame does NOT come is checked with ``quiet()``.
+PATIENCE_S = 15.0
 
 
 class ChatClient:
@@ -31,13 +36,13 @@ class ChatClient:
     async def send_raw(self, data: str | bytes) -> None:
         await self.ws.send(data)
 
-    async def recv(self, timeout: float = 5.0) -> Frame:
+    async def recv(self, timeout: float = PATIENCE_S) -> Frame:
         raw = await asyncio.wait_for(self.ws.recv(), timeout)
         frame: Frame = json.loads(raw)
         self.seen.append(frame)
         return frame
 
-    async def recv_until(self, predicate: Any, timeout: float = 5.0) -> list[Frame]:
+    async def recv_until(self, predicate: Any, timeout: float = PATIENCE_S) -> list[Frame]:
         """Frames received up to and including the first that matches ``predicate``."""
         got: list[Frame] = []
         deadline = asyncio.get_running_loop().time() + timeout
@@ -76,7 +81,7 @@ class ChatClient:
         await self.send(frame)
         return client_id
 
-    async def ask_for_a_person(self, timeout: float = 5.0) -> list[Frame]:
+    async def ask_for_a_person(self, timeout: float = PATIENCE_S) -> list[Frame]:
         """Press "Talk to a person" (``ask_counsellor``) until the ``queue`` frame.
 
         Before the person has agreed that the chat is kept, the bot asks that first,

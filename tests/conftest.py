@@ -34,8 +34,55 @@ from tests.services import (
     unique_name,
 )
 
-TEMPLATE_DB = f"haven_test_template_{os.getpid()}"
+# --- Parallel runs --------------------------------------------------------------------
+# `make test` runs the suite in several pytest-xdist worker processes at once
+# (Makefile, PYTEST_WORKERS), and other people's runs may share this PostgreSQL and
+# Redis. Every session fixture below runs once per worker and names what it creates
+# after the worker (the PostgreSQL template) or keeps it in pytest's per-worker
+# tmp_path. A new test must therefore:
+#   * name any database, Redis key or channel, file or directory uniquely
+#     (``unique_name()`` from tests/services.py, ``tmp_path``, or ``make_settings``,
+#     which gives every test its own broker channel prefix), never a fixed one;
+#   * never FLUSHDB/FLUSHALL Redis or DROP a database it did not create, never kill
+#     processes by name, and never listen on a fixed port (``free_port()``);
+#   * write screenshots to ``artifacts`` under a file name no other test uses;
+#   * wait for a condition (with a generous deadline), never for a fixed time, and
+#     assert no wall-clock speed: workers share two cores (measure CPU time, as
+#     tests/bot_engine/test_bot_model.py does, when speed is what is tested);
+#   * if it really cannot run beside other tests, be marked
+#     ``@pytest.mark.xdist_group("name")`` (tests of one group share one worker, in
+#     order) and say why in a comment.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+TEMPLATE_DB = f"haven_test_template_{WORKER}_{os.getpid()}"
 ARTIFACTS = Path(__file__).parent.parent / "test-artifacts"
+# How long a uvicorn started by a test may take to listen: seconds on an idle machine,
+# far more while several workers (and other people's runs) share the cores.
+SERVER_START_S = 60.0
+
+
+# The modules whose tests take tens of seconds each (two gateway processes, hypothesis's
+# stateful machine, kill -9 and restart), longest first. Under pytest-xdist they are
+# handed out before everything else, so that the run does not end with one worker
+# alone on a minute-long test while the others are idle. Add a module here when its
+# tests take more than ~10 s each (`pytest --durations=30` shows them).
+SLOW_FIRST = (
+    "tests/gateway/test_lifecycle_stateful.py",
+    "tests/gateway/test_two_processes.py",
+    "tests/gateway/test_restart.py",
+    "tests/e2e/test_widget_restart.py",
+    "tests/gateway/test_fuzz.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        return  # a serial run keeps the files' order
+
+    def rank(item: pytest.Item) -> int:
+        module = item.nodeid.split("::", 1)[0]
+        return SLOW_FIRST.index(module) if module in SLOW_FIRST else len(SLOW_FIRST)
+
+    items.sort(key=rank)  # stable: the order within each module is kept
 
 
 def make_settings(database_url: str, data_dir: Path, **overrides: object) -> Settings:
@@ -48,6 +95,8 @@ def make_settings(database_url: str, data_dir: Path, **overrides: object) -> Set
         bot_typing_min_s=0.0,
         bot_typing_max_s=0.0,
         heartbeat_s=5.0,
+        # Redis channels and keys of this test alone, should it use redis:// (parallel runs).
+        broker_channel_prefix=f"{unique_name('haven-test')}:",
         **NO_ABUSE_LIMITS,
     )
     return replace(base, **overrides)  # type: ignore[arg-type]
@@ -193,13 +242,14 @@ class LiveServer:
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self.server.serve())
-        for _ in range(200):
-            if self.server.started:
-                return
+        deadline = asyncio.get_running_loop().time() + SERVER_START_S
+        while not self.server.started:
             if self._task.done():
                 self._task.result()
+                raise RuntimeError("uvicorn stopped before it started serving")
+            if asyncio.get_running_loop().time() > deadline:
+                raise RuntimeError(f"uvicorn did not start within {SERVER_START_S:.0f} s")
             await asyncio.sleep(0.02)
-        raise RuntimeError("uvicorn did not start")
 
     async def stop(self) -> None:
         self.server.should_exit = True

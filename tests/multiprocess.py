@@ -114,7 +114,9 @@ class GatewayProcess:
             self.command(), cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT
         )
 
-    async def wait_ready(self, timeout: float = 30.0) -> None:
+    async def wait_ready(self, timeout: float = 90.0) -> None:
+        # Generous: a process start takes seconds alone, far longer on a machine
+        # shared by parallel test workers (it returns as soon as /healthz answers).
         deadline = time.monotonic() + timeout
         async with httpx.AsyncClient() as client:
             while time.monotonic() < deadline:
@@ -329,7 +331,9 @@ class Counsellor:
 
 async def sign_in(gateway: GatewayProcess, username: str) -> Counsellor:
     """The sign-in form, as a browser fills it in, then the CSRF token from the dashboard."""
-    async with httpx.AsyncClient(base_url=gateway.http, follow_redirects=False) as client:
+    # Argon2 takes a good fraction of a CPU second: more than httpx's 5 s default under load.
+    client = httpx.AsyncClient(base_url=gateway.http, follow_redirects=False, timeout=15)
+    async with client:
         form = await client.get("/counsellor/sign-in")
         match = _LOGIN_CSRF.search(form.text)
         assert form.status_code == 200 and match, form.text

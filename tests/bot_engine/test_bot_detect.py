@@ -224,8 +224,8 @@ def test_engine_detect_matches_the_packaged_lists(engine: BotEngine) -> None:
 
 def test_long_messages_are_checked_quickly() -> None:
     texts = ["kill " * 800, "a b c d e " * 400, "k i l l m y s e l " * 200, "x" * 4000]
-    started = time.perf_counter()
+    started = time.thread_time()  # CPU time: the tests run beside others on shared cores
     for text in texts:
         detect(text)
-    assert time.perf_counter() - started < 2.0
+    assert time.thread_time() - started < 2.0
     assert detect(("la " * 1000) + "i want to die") is not None

@@ -114,10 +114,10 @@ def test_scoring_a_typical_message_takes_well_under_a_millisecond() -> None:
     for text in texts:  # warm the cache of words, as a running gateway would have
         model.score(text)
     spent = []
-    for text in texts:
-        started = time.perf_counter()
+    for text in texts:  # CPU time: the tests run beside others on shared cores
+        started = time.thread_time()
         model.score(text)
-        spent.append(time.perf_counter() - started)
+        spent.append(time.thread_time() - started)
     assert statistics.median(spent) < 0.001
 
 

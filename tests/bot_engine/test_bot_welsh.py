@@ -300,8 +300,8 @@ def test_welsh_detection_stays_fast() -> None:
     welsh = welsh_only()
     for text in texts:  # warm the spelling caches
         welsh.assess(text)
-    started = time.perf_counter()
+    started = time.thread_time()  # CPU time: the tests run beside others on shared cores
     for text in texts:
         welsh.assess(text)
-    per_message = (time.perf_counter() - started) / len(texts)
+    per_message = (time.thread_time() - started) / len(texts)
     assert per_message < 0.005

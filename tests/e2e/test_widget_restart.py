@@ -66,7 +66,9 @@ class GatewayProcess:
                 stdout=out,
                 stderr=out,
             )
-        for _ in range(300):
+        # Until it listens: seconds alone, far longer beside parallel test workers.
+        deadline = asyncio.get_running_loop().time() + 60
+        while asyncio.get_running_loop().time() < deadline:
             if port_open("127.0.0.1", self.port):
                 return
             if self.proc.returncode is not None:

@@ -79,7 +79,7 @@ class ServerProcess:
             command, cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT
         )
         async with httpx.AsyncClient() as http:
-            for _ in range(600):
+            for _ in range(1200):  # up to 60 s: far longer beside parallel test workers
                 if self.proc.poll() is not None:
                     pytest.fail(f"the server exited:\n{self.log_path.read_text()}")
                 try:
