@@ -10,12 +10,14 @@ from __future__ import annotations
 import secrets
 
 from itsdangerous import BadSignature, Signer
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, Headers
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.actions.signin import SignedIn, staff_for_session
 from gateway.runtime import Runtime
+from gateway.settings import Settings
 from gateway.types import StaffRole
 
 SESSION_COOKIE = "haven_staff"
@@ -43,11 +45,12 @@ def cookie_value(secret_key: str, session_id: str) -> str:
 
 def session_id_of(conn: HTTPConnection) -> str | None:
     """The opaque staff session id from a validly signed cookie, else None."""
-    raw = conn.cookies.get(SESSION_COOKIE)
+    settings = runtime_of(conn).svc.settings
+    raw = conn.cookies.get(session_cookie_name(settings))
     if not raw:
         return None
     try:
-        return _signer(runtime_of(conn).svc.settings.secret_key).unsign(raw).decode()
+        return _signer(settings.secret_key).unsign(raw).decode()
     except BadSignature:
         return None
 
@@ -104,13 +107,68 @@ async def check_csrf(request: Request, who: SignedIn) -> FormData:
     return form
 
 
+class OwnOriginOnly:
+    """Refuses a staff form post sent from any page but the gateway's own (403 page).
+
+    A browser sends ``Origin`` with every cross-origin POST. One that names another
+    site, even the charity's own (whose pages are same-site, so the staff cookie goes
+    along), is refused before any view runs, and so is ``Origin: null`` unless the
+    browser says the post came from the same origin (``Sec-Fetch-Site``, which no
+    page can forge). A request with no ``Origin`` still needs the session's CSRF
+    token (``check_csrf``). The staff socket checks the same
+    origins at its handshake (``counsellor_ui/ws.py``).
+    """
+
+    SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+    def __init__(self, app: ASGIApp, *, origins: frozenset[str]) -> None:
+        self.app = app
+        self.origins = origins
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] not in self.SAFE_METHODS:
+            headers = Headers(scope=scope)
+            origin = headers.get("origin")
+            if origin == "null" and headers.get("sec-fetch-site") == "same-origin":
+                origin = None  # a page of ours that hid its origin (a no-referrer policy)
+            if origin is not None and origin.rstrip("/").lower() not in self.origins:
+                raise PageError(
+                    403,
+                    "This form was sent from another web site, so it was not accepted. "
+                    "Use the workspace's own pages.",
+                )
+        await self.app(scope, receive, send)
+
+
+def session_cookie_name(settings: Settings) -> str:
+    """``__Host-haven_staff`` over TLS, else ``haven_staff`` (plain http in development).
+
+    A browser keeps a ``__Host-`` cookie only if it is Secure, has Path=/ and no
+    Domain, so no other host of the charity's domain (its web site, a compromised
+    subdomain) can set or shadow the staff session cookie.
+    """
+    return f"__Host-{SESSION_COOKIE}" if settings.tls else SESSION_COOKIE
+
+
 def set_session_cookie(response: Response, request: Request, session_id: str, max_age: int) -> None:
+    settings = runtime_of(request).svc.settings
     response.set_cookie(
-        SESSION_COOKIE,
-        cookie_value(runtime_of(request).svc.settings.secret_key, session_id),
+        session_cookie_name(settings),
+        cookie_value(settings.secret_key, session_id),
         max_age=max_age,
         httponly=True,
-        secure=request.url.scheme == "https",
+        secure=settings.tls or request.url.scheme == "https",
         samesite="lax",
-        path=COOKIE_PATH,
+        path="/" if settings.tls else COOKIE_PATH,
+    )
+
+
+def delete_session_cookie(response: Response, request: Request) -> None:
+    settings = runtime_of(request).svc.settings
+    response.delete_cookie(
+        session_cookie_name(settings),
+        path="/" if settings.tls else COOKIE_PATH,
+        secure=settings.tls,
+        httponly=True,
+        samesite="lax",
     )

@@ -125,5 +125,5 @@ async def sign_out_post(request: Request) -> Response:
     session_id = auth.session_id_of(request) or ""
     await sign_out(auth.runtime_of(request).svc, session_id=session_id)
     response = redirect("/counsellor/sign-in")
-    response.delete_cookie(auth.SESSION_COOKIE, path=auth.COOKIE_PATH)
+    auth.delete_session_cookie(response, request)
     return response

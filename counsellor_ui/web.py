@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
+from markupsafe import Markup
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -20,7 +21,9 @@ from counsellor_ui.timefmt import (
     waiting_for,
 )
 from counsellor_ui.wording import describe_reason, queue_label
+from gateway.headers import STAFF_REFERRER_POLICY, logo_source
 from gateway.types import Priority
+from gateway.visible_text import reveal_invisible
 
 HERE = Path(__file__).parent
 
@@ -36,7 +39,21 @@ def service_context(request: Request) -> dict[str, Any]:
     }
 
 
+def _shown(value: Any) -> Any:
+    """Every value a template writes, hidden characters as visible markers.
+
+    Markup (HTML the app built and escaped, such as a chart) gets the same: a marker
+    is plain ASCII with nothing HTML would read, so it stays safe markup.
+    """
+    if isinstance(value, Markup):
+        return Markup(reveal_invisible(value))  # noqa: S704 - markers add no HTML
+    if isinstance(value, str):
+        return reveal_invisible(value)
+    return value
+
+
 templates = Jinja2Templates(directory=HERE / "templates", context_processors=[service_context])
+templates.env.finalize = _shown
 templates.env.filters["waiting_for"] = waiting_for
 templates.env.filters["clock_time"] = clock_time
 templates.env.filters["duration"] = duration
@@ -55,9 +72,7 @@ CONTENT_SECURITY_POLICY = (
 
 def content_security_policy(logo_url: str) -> str:
     """The workspace's policy, letting in the logo's origin when it is on another site."""
-    parts = urlsplit(logo_url)
-    logo = f" {parts.scheme}://{parts.netloc}" if parts.scheme == "https" and parts.netloc else ""
-    return CONTENT_SECURITY_POLICY.format(logo=logo)
+    return CONTENT_SECURITY_POLICY.format(logo=logo_source(logo_url))
 
 
 def brand_css(accent: str) -> str:
@@ -74,7 +89,10 @@ def page(request: Request, name: str, status_code: int = 200, **context: Any) ->
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer"
+    # Other sites get no referrer; the workspace's own form posts then carry its Origin
+    # (under no-referrer a browser sends "Origin: null", which auth.OwnOriginOnly
+    # could not tell from another site's).
+    response.headers["Referrer-Policy"] = STAFF_REFERRER_POLICY
     response.headers["Content-Security-Policy"] = content_security_policy(
         service_settings(request).logo_url
     )

@@ -59,6 +59,7 @@ from gateway.live.supervisor import Supervisor
 from gateway.protocol import Close, ErrorCode
 from gateway.runtime import Runtime
 from gateway.types import SessionState, StaffRole
+from gateway.visible_text import visible_json
 
 POLICY = Close.POLICY
 # The state a chat page is told when the person deleted the conversation (it is
@@ -81,7 +82,8 @@ class _Codec:
         return f.decoder.decode(raw)
 
     def encode(self, frame: f.Out) -> str:
-        return f.encoder.encode(frame).decode()
+        # Hidden and direction-changing characters reach staff as visible markers.
+        return visible_json(frame)
 
 
 def _error(code: ErrorCode, *, client_id: str | None = None, detail: str | None = None) -> f.Out:
@@ -159,7 +161,8 @@ async def counsellor_socket(websocket: WebSocket) -> None:
     socket: LiveSocket[f.CounsellorFrame, f.Out] = LiveSocket(websocket, settings, _Codec(), _error)
     who = await signed_in(websocket)
     cookie = session_id_of(websocket)
-    if socket.origin not in settings.effective_allowed_origins or who is None or cookie is None:
+    # Only the gateway's own pages, never the widget's sites (settings.own_origins).
+    if socket.origin.lower() not in settings.own_origins or who is None or cookie is None:
         await socket.refuse("not signed in or origin refused")
         return
     if who.staff.must_change_password:  # a reset password is replaced first (password_views)

@@ -19,19 +19,21 @@ from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from bot_engine import BotEngine, EngineConfig, TypingSpeed
-from counsellor_ui import EXCEPTION_HANDLERS, counsellor_routes
+from counsellor_ui import EXCEPTION_HANDLERS, OwnOriginOnly, counsellor_routes
 from gateway.abuse import AbuseGuard
 from gateway.appender import SQLiteAppender
 from gateway.appender_postgres import PostgresAppender
 from gateway.broker import create_broker
 from gateway.db import Database
 from gateway.delivery import BotDelivery
+from gateway.headers import SecurityHeaders
 from gateway.live.hub import LiveHub
 from gateway.live.widget import chat_endpoint
 from gateway.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
@@ -44,6 +46,8 @@ from gateway.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
+# Where the staff workspace is mounted: its responses get the staff headers.
+STAFF_PREFIX = "/counsellor"
 
 
 def build_bot(settings: Settings) -> BotEngine:
@@ -234,9 +238,16 @@ def create_app(settings: Settings | None = None, *, timers: bool = True) -> Star
         Route("/favicon.ico", favicon),
         WebSocketRoute("/ws/chat", chat_endpoint),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
-        Mount("/counsellor", routes=counsellor_routes(), name="counsellor"),
+        Mount(
+            STAFF_PREFIX,
+            routes=counsellor_routes(),
+            name="counsellor",
+            middleware=[Middleware(OwnOriginOnly, origins=settings.own_origins)],
+        ),
     ]
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=dict(EXCEPTION_HANDLERS))
+    # Outermost: every answer, an error page too, gets the security headers.
+    app.add_middleware(SecurityHeaders, settings=settings, staff_prefix=STAFF_PREFIX)
     app.state.settings = settings
     app.state.metrics = metrics
     return app

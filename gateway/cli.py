@@ -23,9 +23,9 @@ from gateway.actions.retention import purge_expired
 from gateway.actions.staff import StaffError, create_staff
 from gateway.app import build_bot, create_app
 from gateway.broker import MemoryBroker
+from gateway.connection_timeouts import server_config
 from gateway.db import Database, create_engine
 from gateway.history import HistoryCounts, generate_history, has_history
-from gateway.logs import uvicorn_log_config
 from gateway.models import Staff
 from gateway.services import Services
 from gateway.settings import Settings, SettingsError, load_settings
@@ -72,23 +72,11 @@ def _migrate(settings: Settings) -> None:
 
 
 def serve(settings: Settings) -> None:
-    """Run uvicorn with the protocol's limits applied at the server too."""
-    app = create_app(settings)
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        # Frames over 4x the protocol limit are refused by the server (close 1009);
-        # between 1x and 4x the gateway answers with a friendly error frame.
-        ws_max_size=settings.max_frame_bytes * 4,
-        ws_per_message_deflate=False,
-        ws_ping_interval=settings.heartbeat_s,
-        ws_ping_timeout=settings.heartbeat_s,
-        # Access logs would record client addresses and query strings: never.
-        access_log=False,
-        log_config=uvicorn_log_config(),
-        proxy_headers=True,
-    )
+    """Run uvicorn with the protocol's limits and the gateway's own timeouts applied."""
+    server = uvicorn.Server(server_config(create_app(settings), settings))
+    server.run()
+    if not server.started:  # the port was taken, say: uvicorn has said why
+        sys.exit(3)
 
 
 async def _with_services(settings: Settings) -> Services:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from limits import parse_many
 
@@ -48,8 +49,9 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     public_url: str = ""  # empty -> http://{host}:{port}
-    # Exact origins allowed to open /ws/chat and /counsellor/ws. Empty -> the
-    # gateway's own origin (public_url plus the localhost/127.0.0.1 twins in development).
+    # Exact origins allowed to open the widget's socket, /ws/chat, and to frame the
+    # widget's pages: the charity's sites. Empty -> the gateway's own origin. Staff
+    # surfaces never accept these: only ``own_origins`` (docs/security.md).
     allowed_origins: tuple[str, ...] = ()
     bot_scripts_dir: Path | None = None  # None -> the packaged default scripts
     # A folder of resources-<locale>.toml files overriding helpline numbers and the
@@ -230,6 +232,19 @@ class Settings:
     # service level: they left before anyone could reasonably have answered.
     short_abandon_s: float = 30.0
 
+    # --- Connections (gateway/connection_timeouts.py, docs/security.md) ---
+    # A client must finish sending a request's line and headers within 10 s of its
+    # first byte (or of connecting): a slow phone sends a few hundred bytes in well
+    # under a second, while a slowloris client trickles them to hold sockets for hours.
+    header_timeout_s: float = 10.0
+    # An idle keep-alive connection is closed after 5 s (uvicorn's own default): a
+    # browser opens a new one at no cost, and an idle socket holds a file descriptor.
+    # A proxy in front must drop its idle upstream connections sooner than this.
+    keep_alive_timeout_s: float = 5.0
+    # Strict-Transport-Security max-age when HAVEN_PUBLIC_URL is https://: a year, the
+    # usual value (browsers then refuse plain http to the gateway for that long).
+    hsts_max_age_s: int = 365 * 24 * 3600
+
     # --- Operations ---
     # Bearer token a Prometheus scraper sends to /metrics. Empty: /metrics answers 404.
     metrics_token: str = ""
@@ -252,10 +267,26 @@ class Settings:
     def effective_allowed_origins(self) -> frozenset[str]:
         if self.allowed_origins:
             return frozenset(self.allowed_origins)
-        origins = {self.effective_public_url}
+        return self.own_origins
+
+    @property
+    def own_origins(self) -> frozenset[str]:
+        """The gateway's own origin(s): the only ones staff pages and sockets accept.
+
+        The origin of HAVEN_PUBLIC_URL, plus the localhost/127.0.0.1 twins in
+        development. Never the widget's list (``allowed_origins``): a script on the
+        charity's site must not drive a counsellor's socket or forms.
+        """
+        parts = urlsplit(self.effective_public_url)
+        origins = {f"{parts.scheme}://{parts.netloc}".lower()}
         if self.development:
             origins |= {f"http://127.0.0.1:{self.port}", f"http://localhost:{self.port}"}
         return frozenset(origins)
+
+    @property
+    def tls(self) -> bool:
+        """Served over TLS (HAVEN_PUBLIC_URL is https://): HSTS and ``__Host-`` cookies."""
+        return self.effective_public_url.lower().startswith("https://")
 
     @property
     def logo_href(self) -> str:

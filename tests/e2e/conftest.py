@@ -11,6 +11,9 @@ from playwright.async_api import Browser, async_playwright
 
 from tests.services import CHROMIUM, missing
 
+# Browser tests run on SQLite; the protocol and actions are tested on both databases.
+from tests.sqlite_only import database_url  # noqa: F401
+
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -21,14 +24,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
-
-
-@pytest_asyncio.fixture
-async def database_url(tmp_path: Path, sqlite_template: Path) -> AsyncIterator[str]:
-    """Browser tests run on SQLite; the protocol and actions are tested on both databases."""
-    path = tmp_path / "haven.db"
-    path.write_bytes(sqlite_template.read_bytes())
-    yield f"sqlite+aiosqlite:///{path}"
 
 
 @pytest_asyncio.fixture

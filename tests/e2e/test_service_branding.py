@@ -10,11 +10,8 @@ name, and the transcript reads on the service's 24-hour London clock.
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import AsyncIterator, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -27,7 +24,7 @@ from gateway.settings import Settings
 from tests.chat_client import ChatClient
 from tests.conftest import LiveServer, make_settings
 from tests.counsellor_ui.support import use_quick_setup
-from tests.e2e.support import no_serious_axe_violations
+from tests.e2e.support import no_serious_axe_violations, one_page_site
 from tests.factories import PASSWORD, make_staff
 from tests.services import free_port
 
@@ -57,29 +54,10 @@ GATEWAY = f"http://127.0.0.1:{GATEWAY_PORT}"
 CHARITY = f"http://127.0.0.1:{CHARITY_PORT}"
 
 
-class CharityPage(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        body = CHARITY_PAGE.format(gateway=GATEWAY).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture
 def charity_site() -> Iterator[str]:
-    site = ThreadingHTTPServer(("127.0.0.1", CHARITY_PORT), CharityPage)
-    thread = threading.Thread(target=site.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with one_page_site(CHARITY_PORT, lambda: CHARITY_PAGE.format(gateway=GATEWAY)):
         yield CHARITY + "/"
-    finally:
-        site.shutdown()
-        site.server_close()
 
 
 @pytest.fixture

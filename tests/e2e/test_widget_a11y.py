@@ -8,6 +8,7 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.conftest import LiveServer
+from tests.e2e.support import inject_axe
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.browser]
 
@@ -39,7 +40,7 @@ async def test_axe_closed_open_and_queued(
     await page.goto(f"{live_server.http}/demo")
     launcher = page.get_by_role("button", name="Chat with us")
     await expect(launcher).to_be_visible()
-    await page.add_script_tag(content=axe_source)
+    await inject_axe(page, axe_source)
     # axe looks inside the widget's open shadow root.
     assert await page.evaluate("axe.utils.getFlattenedTree(document.body).length") > 0
 

@@ -10,6 +10,7 @@ import pytest
 from playwright.async_api import Browser, Locator, Page, expect
 
 from tests.conftest import LiveServer
+from tests.e2e.support import inject_axe
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.browser]
 
@@ -64,7 +65,7 @@ async def test_a_crisis_message_shows_working_tel_and_sms_links(
     # Nothing serious for axe-core with the links shown.
     axe = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
     if axe.exists():
-        await page.add_script_tag(content=axe.read_text())
+        await inject_axe(page, axe.read_text())
         assert await page.evaluate(AXE_RUN) == []
 
 

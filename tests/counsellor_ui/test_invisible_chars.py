@@ -1,0 +1,77 @@
+"""Hidden and direction-changing characters reach staff as visible markers, over a real server.
+
+A person writes "pay \u202e01" (U+202E RIGHT-TO-LEFT OVERRIDE): shown raw, the rest of
+the line is drawn backwards. Before ``gateway/visible_text.py`` it reached eight staff
+pages and every staff frame raw. Now every page (the dashboard's preview, the chat's
+transcript) and every frame (the queue's preview, the live chat) carries
+``[U+202E]`` instead, and the stored text is unchanged.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from gateway.actions.queue import ordered_queue
+from gateway.models import Message
+from gateway.services import Services
+from tests.chat_client import ChatClient, is_type
+from tests.conftest import LiveServer
+from tests.counsellor_ui.support import frames_until, signed_in_as
+from tests.factories import make_staff
+
+pytestmark = pytest.mark.asyncio
+
+RLO = "\u202e"
+WRITTEN = f"pay {RLO}01 and \u200bhidden\u2066 bits\ufeff"
+SHOWN = "pay [U+202E]01 and [U+200B]hidden[U+2066] bits[U+FEFF]"
+HIDDEN = (RLO, "\u200b", "\u2066", "\ufeff")
+
+
+async def test_a_persons_override_characters_are_shown_as_markers_to_staff(
+    live_server: LiveServer,
+) -> None:
+    svc: Services = live_server.app.state.runtime.svc
+    # A colleague's name with an override in it, as an admin might paste it.
+    sam = await signed_in_as(live_server, await make_staff(svc, name=f"Sam{RLO}"))
+
+    person = await ChatClient.open(live_server.ws, live_server.origin)
+    await person.hello()
+    await person.recv_until(is_type("message"))
+    await person.ask_for_a_person()
+    await person.say(WRITTEN)
+    await person.recv_until(is_type("ack"))
+    (chat,) = await ordered_queue(svc)
+
+    queue_socket = await sam.socket()
+    queued = await frames_until(
+        queue_socket,
+        lambda f: f["type"] == "queue" and f["rows"] and "pay" in f["rows"][0]["preview"],
+    )
+    assert queued[-1]["rows"][0]["preview"].endswith(SHOWN)
+    await queue_socket.close()
+
+    dashboard = await sam.get("/counsellor/")
+    assert SHOWN in dashboard.text
+    assert "Sam[U+202E]" in dashboard.text
+
+    claimed = await sam.post(f"/counsellor/sessions/{chat.id}/claim")
+    assert claimed.status_code == 303
+    conversation = await sam.get(f"/counsellor/sessions/{chat.id}")
+    assert SHOWN in conversation.text
+
+    live = await sam.socket(chat.id)
+    history = await frames_until(live, lambda f: f["type"] == "message" and "pay" in f["text"])
+    assert history[-1]["text"] == SHOWN
+    await person.say(f"{RLO}again")
+    said = await frames_until(live, lambda f: f["type"] == "message" and "again" in f["text"])
+    assert said[-1]["text"] == "[U+202E]again"
+    await live.close()
+    await person.close()
+
+    for page in (dashboard.text, conversation.text):
+        assert not any(char in page for char in HIDDEN)
+    # What was stored is what the person wrote.
+    async with svc.read() as session:
+        texts = set((await session.execute(select(Message.text))).scalars())
+    assert WRITTEN in texts and f"{RLO}again" in texts
