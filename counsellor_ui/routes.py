@@ -14,6 +14,7 @@ from starlette.staticfiles import StaticFiles
 from counsellor_ui import auth
 from counsellor_ui.audit_views import audit_csv, audit_page_view
 from counsellor_ui.chat_views import conversation, hand_back, note, release, transfer
+from counsellor_ui.erase_views import erase_page, erase_post
 from counsellor_ui.flood_views import clear_flood_post
 from counsellor_ui.password_views import password_page, password_post
 from counsellor_ui.queue_views import claim, claim_next, dashboard, presence
@@ -86,6 +87,8 @@ def counsellor_routes() -> list[BaseRoute]:
         Route("/staff/unlock", staff_unlock, methods=POST),
         Route("/password", password_page, methods=["GET"]),
         Route("/password", password_post, methods=POST),
+        Route("/erase", erase_page, methods=["GET"]),
+        Route("/erase", erase_post, methods=POST),
         WebSocketRoute("/ws", counsellor_socket),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="counsellor_static"),
     ]
