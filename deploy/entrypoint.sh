@@ -3,7 +3,7 @@
 #
 #   serve (default)   apply migrations (`haven migrate`) unless MIGRATE_ON_START=0,
 #                     then replace this shell with `haven serve`
-#   migrate, create-user, demo, bot ...   run that haven subcommand and nothing else
+#   migrate, create-user, demo, bot, purge ...   run that haven subcommand and nothing else
 #   anything else     run it as a command (sh, python ...), for debugging
 #
 # In deploy/compose.yaml a one-shot `migrate` service applies migrations once and the
@@ -43,7 +43,7 @@ case "$1" in
     shift
     migrate
     ;;
-  create-user|demo|bot|--help|-h)
+  create-user|demo|bot|purge|--help|-h)
     exec haven "$@"
     ;;
   *)
