@@ -7,8 +7,6 @@ at the handshake and again before each frame it acts on.
 
 from __future__ import annotations
 
-import secrets
-
 from itsdangerous import BadSignature, Signer
 from starlette.datastructures import FormData, Headers
 from starlette.requests import HTTPConnection, Request
@@ -16,6 +14,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.actions.signin import SignedIn, staff_for_session
+from gateway.inputs import same_secret
 from gateway.runtime import Runtime
 from gateway.settings import Settings
 from gateway.types import StaffRole
@@ -100,9 +99,10 @@ async def require(
 
 async def check_csrf(request: Request, who: SignedIn) -> FormData:
     """The posted form, if it carries this session's CSRF token."""
-    form = await request.form()
+    # No staff form takes a file: one sent is refused (400) before it is spooled to disk.
+    form = await request.form(max_files=0)
     token = str(form.get("csrf_token", ""))
-    if not token or not secrets.compare_digest(token, who.csrf_token):
+    if not token or not same_secret(token, who.csrf_token):
         raise PageError(403, "The form has expired. Go back, reload the page and try again.")
     return form
 

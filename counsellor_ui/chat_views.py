@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from counsellor_ui import auth
 from counsellor_ui.transcript import ShownLine, shown_transcript
-from counsellor_ui.web import form_int, form_text, page, redirect
+from counsellor_ui.web import form_int, form_text, page, path_id, query_text, redirect
 from gateway.actions.audit import record_views
 from gateway.actions.canned import list_canned
 from gateway.actions.chat_tabs import live_chats_of
@@ -35,7 +35,7 @@ from gateway.types import Priority, SessionState
 
 
 def _session_id(request: Request) -> int:
-    return int(request.path_params["session_id"])
+    return path_id(request)
 
 
 async def _held_chat(request: Request, who: SignedIn) -> ChatSession:
@@ -92,7 +92,7 @@ async def conversation(request: Request) -> Response:
     who = await auth.require(request)
     svc = auth.runtime_of(request).svc
     session_id = _session_id(request)
-    notice = request.query_params.get("notice", "")
+    notice = query_text(request, "notice")
     chat = await chat_for_staff(svc, session_id=session_id)
     if chat is None:
         raise auth.PageError(404, "There is no such chat.")

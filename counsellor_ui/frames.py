@@ -11,14 +11,18 @@ from typing import Annotated, Final
 
 import msgspec
 
+from gateway.inputs import LINE_PATTERN, TEXT_PATTERN
+from gateway.protocol import check_depth
+
 
 class _In(msgspec.Struct, tag_field="type", forbid_unknown_fields=True):
     pass
 
 
 class SayIn(_In, tag="say"):
-    client_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
-    text: str
+    client_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=LINE_PATTERN)]
+    # Line breaks and tabs, but no other control character (PostgreSQL refuses NUL).
+    text: Annotated[str, msgspec.Meta(pattern=TEXT_PATTERN)]
 
 
 class TypingIn(_In, tag="typing"):
@@ -27,6 +31,14 @@ class TypingIn(_In, tag="typing"):
 
 CounsellorFrame = SayIn | TypingIn
 decoder: Final[msgspec.json.Decoder[CounsellorFrame]] = msgspec.json.Decoder(CounsellorFrame)
+
+
+def decode(raw: str | bytes) -> CounsellorFrame:
+    """One frame, strictly; nesting is bounded before the decoder recurses into it.
+
+    Raises ``msgspec.DecodeError`` or ``msgspec.ValidationError`` if it is bad."""
+    check_depth(raw)
+    return decoder.decode(raw)
 
 
 class _Out(msgspec.Struct, tag_field="type", omit_defaults=True):

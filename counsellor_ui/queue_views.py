@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from counsellor_ui import auth
-from counsellor_ui.web import form_text, page, redirect
+from counsellor_ui.web import form_text, page, path_id, query_text, redirect
 from gateway.actions.floods import flood_groups
 from gateway.actions.queue import ClaimResult, claim_session, take_next
 from gateway.actions.snapshot import queue_snapshot
@@ -39,7 +39,7 @@ async def dashboard(request: Request) -> Response:
         max_chats=svc.settings.counsellor_max_chats,
         ageing_min=int(svc.settings.queue_ageing_s // 60),
         now=now,
-        notice=request.query_params.get("notice", ""),
+        notice=query_text(request, "notice"),
     )
 
 
@@ -69,7 +69,7 @@ def _after_claim(result: ClaimResult | None) -> Response:
 async def claim(request: Request) -> Response:
     who = await auth.require(request)
     await auth.check_csrf(request, who)
-    session_id = int(request.path_params["session_id"])
+    session_id = path_id(request)
     result = await claim_session(
         auth.runtime_of(request).svc, session_id=session_id, staff_id=who.staff.id
     )

@@ -40,6 +40,7 @@ from counsellor_ui.transfer_views import accept, cancel, decline
 from counsellor_ui.web import HERE, brand_stylesheet, page, redirect
 from counsellor_ui.wrapup_views import end, wrap_up_page
 from counsellor_ui.ws import counsellor_socket
+from gateway.actions.records import SessionNotFound
 
 POST = ["POST"]
 
@@ -104,6 +105,11 @@ async def _page_error(request: Request, exc: Exception) -> Response:
     return page(request, "error.html", exc.status_code, who=who, message=exc.message)
 
 
+async def _no_such_chat(request: Request, exc: Exception) -> Response:
+    """A post about a chat that does not exist (a number typed, or one just erased)."""
+    return await _page_error(request, auth.PageError(404, "There is no such chat."))
+
+
 async def _password_change_required(request: Request, exc: Exception) -> Response:
     return redirect("/counsellor/password")
 
@@ -113,3 +119,4 @@ EXCEPTION_HANDLERS = {
     auth.PasswordChangeRequired: _password_change_required,
     auth.PageError: _page_error,
 }
+EXCEPTION_HANDLERS[SessionNotFound] = _no_such_chat

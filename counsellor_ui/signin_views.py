@@ -25,6 +25,7 @@ from gateway.actions.signin import (
     start_staff_session,
 )
 from gateway.actions.staff import set_presence
+from gateway.inputs import same_secret
 
 # Answered with 503 when password hashing is at its bound (gateway/password_work.py).
 BUSY = "The service is busy right now. Try again in a moment."
@@ -88,13 +89,15 @@ def _login_form(
 
 
 async def sign_in_post(request: Request) -> Response:
-    form = await request.form()
-    username = normalise_username(form_text(form, "username"))
-    password = form_text(form, "password")
-    sent = form_text(form, "login_csrf")
-    if not sent or not secrets.compare_digest(
-        sent, request.cookies.get(auth.LOGIN_CSRF_COOKIE, "")
-    ):
+    form = await request.form(max_files=0)  # no file, ever (400)
+    try:
+        username = normalise_username(form_text(form, "username", multiline=False))
+        password = form_text(form, "password", max_chars=1024, multiline=False)
+        sent = form_text(form, "login_csrf", multiline=False)
+    except auth.PageError:
+        # A control character (NUL above all) matches no account: the usual answer.
+        return _login_form(request, "That username and password did not match.", "", 400)
+    if not sent or not same_secret(sent, request.cookies.get(auth.LOGIN_CSRF_COOKIE, "")):
         return _login_form(request, "The form expired. Please try again.", username, 400)
     svc = auth.runtime_of(request).svc
     address = request.client.host if request.client else ""

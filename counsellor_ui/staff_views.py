@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from counsellor_ui import auth
-from counsellor_ui.web import form_int, form_text, page, redirect
+from counsellor_ui.web import form_int, form_text, page, query_text, redirect
 from gateway.actions.accounts import (
     reset_password,
     set_role,
@@ -60,7 +60,7 @@ async def _page(
 
 async def staff_page(request: Request) -> Response:
     who = await auth.require(request, admin=True)
-    return await _page(request, who, notice=request.query_params.get("notice", ""))
+    return await _page(request, who, notice=query_text(request, "notice"))
 
 
 def _role(raw: str) -> StaffRole:

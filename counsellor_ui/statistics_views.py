@@ -23,6 +23,7 @@ from counsellor_ui.wording import describe_reason
 from gateway.actions.signin import SignedIn
 from gateway.actions.statistics import Statistics, record_export, statistics_for
 from gateway.actions.wrapup import RISK_LABELS
+from gateway.inputs import InputError, parse_date
 from gateway.settings import WAIT_CLASSES
 
 PERIODS = {
@@ -63,9 +64,10 @@ class Choice:
 
 
 def _date(raw: str) -> date | None:
+    # YYYY-MM-DD in ASCII digits, in years the statistics can be about (gateway/inputs).
     try:
-        return date.fromisoformat(raw.strip())
-    except ValueError:
+        return parse_date(raw, name="date")
+    except InputError:
         return None
 
 

@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from counsellor_ui import auth
 from counsellor_ui.transcript import shown_transcript
-from counsellor_ui.web import form_text, page, redirect
+from counsellor_ui.web import form_text, page, path_id, query_text, redirect
 from gateway.actions.messages import messages_after
 from gateway.actions.notes import notes_for
 from gateway.actions.redact_sweep import as_shown
@@ -32,7 +32,7 @@ from gateway.types import Priority, SessionState
 
 
 def _session_id(request: Request) -> int:
-    return int(request.path_params["session_id"])
+    return path_id(request)
 
 
 def _watch_url(session_id: int) -> str:
@@ -83,7 +83,7 @@ async def watch(request: Request) -> Response:
         notes=notes,
         joined=await has_joined(svc, session_id=chat.id, staff=who.staff),
         person_gone=live and person_seems_gone(svc, chat, svc.clock()),
-        notice=request.query_params.get("notice", ""),
+        notice=query_text(request, "notice"),
     )
 
 

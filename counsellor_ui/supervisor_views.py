@@ -10,7 +10,7 @@ from starlette.responses import Response
 from counsellor_ui import auth
 from counsellor_ui.board import board_context
 from counsellor_ui.statistics_views import CLASS_LABELS
-from counsellor_ui.web import form_int, form_text, page, redirect
+from counsellor_ui.web import form_int, form_text, page, query_text, redirect
 from gateway.actions.canned import CannedError, delete_canned, list_canned, save_canned
 from gateway.actions.live_board import live_board
 from gateway.actions.ratings import ratings_summary
@@ -39,7 +39,7 @@ async def supervisor(request: Request) -> Response:
         class_labels=CLASS_LABELS,
         ratings=await ratings_summary(svc),
         timezone=svc.settings.timezone,
-        notice=request.query_params.get("notice", "")[:300],  # e.g. after "Clear flood"
+        notice=query_text(request, "notice"),  # e.g. after "Clear flood"
         **await _live_context(request),
     )
 
@@ -58,7 +58,7 @@ async def canned_page(request: Request) -> Response:
         who=who,
         supervisor=True,
         responses=await list_canned(auth.runtime_of(request).svc),
-        notice=request.query_params.get("notice", ""),
+        notice=query_text(request, "notice"),
     )
 
 

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from counsellor_ui import auth
-from counsellor_ui.web import redirect
+from counsellor_ui.web import path_id, redirect
 from gateway.actions.handover import accept_transfer, cancel_transfer, decline_transfer
 from gateway.actions.signin import SignedIn
 from gateway.services import Services
@@ -31,7 +31,7 @@ def _answer(request: Request, *, ok: bool, message: str, go: str) -> Response:
 async def _posted(request: Request) -> tuple[Services, SignedIn, int]:
     who = await auth.require(request)
     await auth.check_csrf(request, who)
-    return auth.runtime_of(request).svc, who, int(request.path_params["session_id"])
+    return auth.runtime_of(request).svc, who, path_id(request)
 
 
 async def accept(request: Request) -> Response:

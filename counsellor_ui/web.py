@@ -22,6 +22,7 @@ from counsellor_ui.timefmt import (
 )
 from counsellor_ui.wording import describe_reason, queue_label
 from gateway.headers import STAFF_REFERRER_POLICY, logo_source
+from gateway.inputs import INT32_MAX, InputError, parse_int, parse_text
 from gateway.types import Priority
 from gateway.visible_text import reveal_invisible
 
@@ -106,16 +107,48 @@ def redirect(path: str, **notice: str) -> RedirectResponse:
     return RedirectResponse(path, status_code=303)
 
 
-def form_text(form: FormData, name: str) -> str:
+# Form fields and query parameters: more than any field takes (the longest, a canned
+# response or wrap-up notes, is 4,000), so an action's own limit and message come first.
+FIELD_MAX_CHARS = 10_000
+
+
+def _bounded(raw: str, name: str, max_chars: int, multiline: bool) -> str:
+    """The value as given, if within bounds and free of control characters (else 400)."""
+    try:
+        return parse_text(raw, name=name, max_chars=max_chars, multiline=multiline, strip=False)
+    except InputError as exc:
+        message = exc.message.replace(name, name.replace("_", " "), 1)
+        raise PageError(400, f"{message} Go back and try again.") from None
+
+
+def form_text(
+    form: FormData, name: str, *, max_chars: int = FIELD_MAX_CHARS, multiline: bool = True
+) -> str:
+    """A text field (missing: empty). Line breaks and tabs are allowed unless
+    ``multiline`` is off; other control characters, NUL above all, answer 400."""
     value = form.get(name, "")
-    return value if isinstance(value, str) else ""
+    return _bounded(value, name, max_chars, multiline) if isinstance(value, str) else ""
 
 
-def form_int(form: FormData, name: str) -> int:
-    raw = form_text(form, name).strip()
-    if not raw.isdigit():
-        raise PageError(400, "The form was missing a choice. Go back and try again.")
-    return int(raw)
+def form_int(form: FormData, name: str, *, high: int = INT32_MAX) -> int:
+    """A whole number in ASCII digits from 0 to ``high`` (an id: within its column)."""
+    try:
+        return parse_int(form_text(form, name), name=name, high=high)
+    except InputError:
+        raise PageError(400, "The form was missing a choice. Go back and try again.") from None
+
+
+def query_text(request: Request, name: str, *, max_chars: int = 500) -> str:
+    """A query parameter shown on the page (a notice): one line, bounded (else 400)."""
+    return _bounded(request.query_params.get(name, ""), name, max_chars, multiline=False)
+
+
+def path_id(request: Request, name: str = "session_id") -> int:
+    """An id from the URL (the route takes only digits): beyond its column, no such chat."""
+    value = request.path_params[name]
+    if not isinstance(value, int) or not 0 <= value <= INT32_MAX:
+        raise PageError(404, "There is no such chat.")
+    return value
 
 
 async def brand_stylesheet(request: Request) -> Response:

@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from counsellor_ui import auth
-from counsellor_ui.web import form_text, page, redirect
+from counsellor_ui.web import form_text, page, path_id, redirect
 from gateway.actions.sessions import was_erased, wrapup_after_erase, wrapup_notes_after_erase
 from gateway.actions.signin import SignedIn
 from gateway.actions.workspace import chat_for_staff
@@ -25,7 +25,7 @@ from gateway.types import SessionState
 async def _chat_to_wrap_up(request: Request, who: SignedIn) -> ChatSession | Response:
     """The chat, or where to send the counsellor if there is nothing to wrap up."""
     svc = auth.runtime_of(request).svc
-    session_id = int(request.path_params["session_id"])
+    session_id = path_id(request)
     chat = await chat_for_staff(svc, session_id=session_id)
     if chat is None:
         raise auth.PageError(404, "There is no such chat.")

@@ -52,6 +52,7 @@ from gateway.events import (
     session_channel,
     staff_channel,
 )
+from gateway.inputs import InputError, parse_int
 from gateway.live.feed import FrameBuilder, TranscriptFeed
 from gateway.live.hub import LiveMember
 from gateway.live.socket import FellBehind, LiveSocket
@@ -79,7 +80,7 @@ _ERRORS: dict[str, str] = {
 
 class _Codec:
     def decode(self, raw: str) -> f.CounsellorFrame:
-        return f.decoder.decode(raw)
+        return f.decode(raw)
 
     def encode(self, frame: f.Out) -> str:
         # Hidden and direction-changing characters reach staff as visible markers.
@@ -170,19 +171,23 @@ async def counsellor_socket(websocket: WebSocket) -> None:
         return
     session_id = None
     stored_seq = 0
-    raw_session = websocket.query_params.get("session")
+    try:
+        # ASCII digits within the columns' range, or the handshake is refused.
+        raw_session = websocket.query_params.get("session")
+        wanted = None if raw_session is None else parse_int(raw_session, name="session")
+        after = parse_int(websocket.query_params.get("after", "0"), name="after")
+    except InputError:
+        await socket.refuse("bad query parameter")
+        return
     supervises = StaffRole(who.staff.role).can_supervise
     # ``?watch=1``: a supervisor watching someone else's chat (the watch page).
     watching = supervises and websocket.query_params.get("watch") == "1"
-    if raw_session is not None:
-        chat = None
-        if raw_session.isdigit():
-            chat = await chat_for_staff(runtime.svc, session_id=int(raw_session))
+    if wanted is not None:
+        chat = await chat_for_staff(runtime.svc, session_id=wanted)
         if chat is None or (chat.counsellor_id != who.staff.id and not watching):
             await socket.refuse("not your chat")
             return
         session_id, stored_seq = chat.id, chat.last_seq
-    after = websocket.query_params.get("after", "0")
     connection = CounsellorConnection(socket, runtime, who, cookie, session_id)
     connection.watching = watching and session_id is not None
     if connection.watching:
@@ -195,7 +200,7 @@ async def counsellor_socket(websocket: WebSocket) -> None:
     # responses, a wrap-up form) only keeps its member of staff present (live.js):
     # the hub marks them seen each heartbeat, and pushes them no queue.
     connection.wants_queue = websocket.query_params.get("presence") != "1"
-    await connection.run(after=int(after) if after.isdigit() else 0, stored_seq=stored_seq)
+    await connection.run(after=after, stored_seq=stored_seq)
 
 
 def offer_out(event: TransferOffer, staff_id: int) -> f.TransferOfferOut:

@@ -34,6 +34,7 @@ from gateway.broker import create_broker
 from gateway.db import Database
 from gateway.delivery import BotDelivery
 from gateway.headers import SecurityHeaders
+from gateway.last_resort import LastResort
 from gateway.live.hub import LiveHub
 from gateway.live.widget import chat_endpoint
 from gateway.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
@@ -246,6 +247,9 @@ def create_app(settings: Settings | None = None, *, timers: bool = True) -> Star
         ),
     ]
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=dict(EXCEPTION_HANDLERS))
+    # Outermost of the app's own: whatever still raises answers a plain page, logged
+    # without its message (which may quote the input).
+    app.add_middleware(LastResort)
     # Outermost: every answer, an error page too, gets the security headers.
     app.add_middleware(SecurityHeaders, settings=settings, staff_prefix=STAFF_PREFIX)
     app.state.settings = settings

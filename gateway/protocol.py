@@ -10,24 +10,27 @@ from typing import Annotated, Final, Literal
 
 import msgspec
 
+from gateway.inputs import INT32_MAX, LINE_PATTERN, TEXT_PATTERN, InputError, check_json_depth
 from gateway.wait_outlook import WaitOutlook
 
 VERSION: Final = 1
 
 # Client ids are machine-made: printable, no control characters.
 ClientId = Annotated[
-    str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+\Z")
+    str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f-\x9f]+\Z")
 ]
-# Text may hold any character a person can type, but never NUL (PostgreSQL refuses it).
-Text = Annotated[str, msgspec.Meta(pattern=r"^[^\x00]*$")]
-Seq = Annotated[int, msgspec.Meta(ge=0)]
+# Text may hold any character a person can type, line breaks and tabs included, but
+# no other control character (PostgreSQL refuses NUL; the rest are invisible tricks).
+Text = Annotated[str, msgspec.Meta(pattern=TEXT_PATTERN)]
+# Sequence numbers are INTEGER columns: a larger one could not be compared with them.
+Seq = Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)]
 Locale = Annotated[
     str,
     msgspec.Meta(min_length=2, max_length=16, pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?\Z"),
 ]
-Token = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+Token = Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=LINE_PATTERN)]
 # A quick-reply value is a short identifier defined by the script, never free text.
-ReplyValue = Annotated[str, msgspec.Meta(max_length=64, pattern=r"^[^\x00]*$")]
+ReplyValue = Annotated[str, msgspec.Meta(max_length=64, pattern=LINE_PATTERN)]
 
 
 class _ClientFrame(msgspec.Struct, tag_field="type", forbid_unknown_fields=True):
@@ -37,7 +40,7 @@ class _ClientFrame(msgspec.Struct, tag_field="type", forbid_unknown_fields=True)
 class Hello(_ClientFrame, tag="hello"):
     # A client of a later version is answered in the version this server speaks
     # (``welcome.v``); later versions only add to v1, so it can fall back.
-    v: Annotated[int, msgspec.Meta(ge=1)]
+    v: Annotated[int, msgspec.Meta(ge=1, le=INT32_MAX)]
     token: Token | None = None
     last_seq: Seq = 0
     locale: Locale | None = None
@@ -85,7 +88,7 @@ class Rating(_ClientFrame, tag="rating"):
 
     score: Annotated[int, msgspec.Meta(ge=1, le=5)]
     comment: (
-        Annotated[str, msgspec.Meta(max_length=RATING_COMMENT_MAX, pattern=r"^[^\x00]*$")] | None
+        Annotated[str, msgspec.Meta(max_length=RATING_COMMENT_MAX, pattern=TEXT_PATTERN)] | None
     ) = None
 
 
@@ -94,9 +97,33 @@ ClientFrame = Hello | Say | TypingIn | AskCounsellor | Leave | Erase | Rating
 _decoder: Final[msgspec.json.Decoder[ClientFrame]] = msgspec.json.Decoder(ClientFrame)
 
 
+def check_depth(data: str | bytes) -> None:
+    """Refuse a frame nested deeper than any frame is, before a decoder recurses into it
+    (raised as ``msgspec.DecodeError``, like any other unreadable frame)."""
+    try:
+        check_json_depth(data)
+    except InputError as exc:
+        raise msgspec.DecodeError(exc.message) from None
+
+
 def decode_client_frame(data: str | bytes) -> ClientFrame:
     """Parse one client frame; raises ``msgspec.DecodeError`` (or ValidationError) if bad."""
+    check_depth(data)
     return _decoder.decode(data)
+
+
+def refusal_detail(exc: Exception) -> str:
+    """What was wrong with a refused frame, in words for the client's developer.
+
+    msgspec's own messages are kept (they name the field, never its value), except
+    a pattern's, which would print a regular expression."""
+    detail = str(exc)
+    if "matching regex" in detail:
+        where = detail.partition(" - at ")[2]
+        detail = "Text may not contain control characters (other than line breaks and tabs)."
+        if where:
+            detail = f"{detail[:-1]} - at {where}"
+    return detail
 
 
 class _Probe(msgspec.Struct):
@@ -114,6 +141,7 @@ def say_client_id(data: str) -> str | None:
     so reading it once more is cheap; the answer lets the client mark that message.
     """
     try:
+        check_depth(data)
         probe = _probe_decoder.decode(data)
     except (msgspec.DecodeError, msgspec.ValidationError):
         return None

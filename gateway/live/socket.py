@@ -25,7 +25,7 @@ from typing import Generic, NoReturn, Protocol, TypeVar
 import msgspec
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from gateway.protocol import Close, ErrorCode, say_client_id
+from gateway.protocol import Close, ErrorCode, refusal_detail, say_client_id
 from gateway.ratelimit import SlidingWindow
 from gateway.settings import Settings
 
@@ -132,11 +132,12 @@ class LiveSocket(Generic[In, Out]):
             await self.reject("too_large", client_id=say_client_id(raw), detail=limit)
             return None
         try:
-            frame = self.codec.decode(raw)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            frame = self.codec.decode(raw)  # depth-checked before it recurses
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError) as exc:
             # A message refused for its content still names it, so the client can
             # mark that message as not sent (for instance text with a NUL in it).
-            await self.reject("bad_frame", client_id=say_client_id(raw), detail=str(exc))
+            detail = refusal_detail(exc)
+            await self.reject("bad_frame", client_id=say_client_id(raw), detail=detail)
             return None
         if not self._frames.allow(time.monotonic()):
             client_id = getattr(frame, "client_id", None)

@@ -238,7 +238,7 @@ class ChatConnection(LiveMember):
             try:
                 frame = p.decode_client_frame(raw)
             except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-                detail = f"The first frame must be a valid hello: {exc}"
+                detail = f"The first frame must be a valid hello: {p.refusal_detail(exc)}"
             else:
                 if isinstance(frame, p.Hello):
                     return frame
