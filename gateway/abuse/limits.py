@@ -5,9 +5,11 @@ do not. They are counted in this process's memory with ``memory://`` and in Redi
 with ``redis://`` (HAVEN_BROKER_URL), so that several gateway processes share the
 counts. A client address is never a key: it is an HMAC of the address under the
 secret key (``address_key``), kept only in memory or in Redis keys that expire with
-their window. Counting uses the sliding-window-counter strategy: two counters per
-key whatever the cost of a hit, so a resume's thousands of catch-up lines cost no
-more to count than one message.
+their window. Counts of events (sessions, messages, resumes) use the moving window:
+exact, one timestamp per event, at most a limit's amount of them per key. Catch-up
+lines use the sliding-window counter: two counters per key whatever the cost of a
+hit, so a resume's thousands of lines cost no more to count than one message (it is
+approximate near a window's edge, which a budget of thousands does not mind).
 
 If Redis cannot be reached the limits let everything through and say so in the
 log: a person in crisis must never be refused because a counter is down.
@@ -26,7 +28,11 @@ from enum import StrEnum
 
 from limits import RateLimitItem, parse, parse_many
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
-from limits.aio.strategies import SlidingWindowCounterRateLimiter
+from limits.aio.strategies import (
+    MovingWindowRateLimiter,
+    RateLimiter,
+    SlidingWindowCounterRateLimiter,
+)
 
 from gateway.settings import Settings
 
@@ -48,6 +54,10 @@ class Limit(StrEnum):
     SESSIONS_UNDER_LOAD = "challenge_load"
     # Per address: sessions beyond it within its window are grouped as a flood.
     FLOOD = "flood_sessions"
+
+
+# The limits whose cost is a number of transcript lines (see the module's docstring).
+COUNTED_LINES = frozenset({Limit.CATCHUP_LINES_PER_ADDRESS, Limit.CATCHUP_LINES_PER_SESSION})
 
 
 def parse_limit(name: str, raw: str) -> tuple[RateLimitItem, ...]:
@@ -93,10 +103,14 @@ class AbuseLimits:
     def __init__(self, settings: Settings, storage: Storage | None = None) -> None:
         self.settings = settings
         self.storage = storage if storage is not None else storage_for(settings)
-        self.strategy = SlidingWindowCounterRateLimiter(self.storage)
+        self.exact = MovingWindowRateLimiter(self.storage)
+        self.counter = SlidingWindowCounterRateLimiter(self.storage)
         self.items = {
             limit: parse_limit(limit.value, getattr(settings, _setting(limit))) for limit in Limit
         }
+
+    def strategy(self, limit: Limit) -> RateLimiter:
+        return self.counter if limit in COUNTED_LINES else self.exact
 
     def address(self, address: str) -> str:
         return address_key(self.settings.secret_key, address)
@@ -113,13 +127,14 @@ class AbuseLimits:
             for limit, key, cost in hits:
                 for item in self.items[limit]:
                     amount = min(cost, item.amount)
-                    if amount and not await self.strategy.test(item, limit.value, key, cost=amount):
+                    test = self.strategy(limit).test
+                    if amount and not await test(item, limit.value, key, cost=amount):
                         return await self._refused(limit, item, key)
             for limit, key, cost in hits:
                 for item in self.items[limit]:
                     amount = min(cost, item.amount)
                     if amount:
-                        await self.strategy.hit(item, limit.value, key, cost=amount)
+                        await self.strategy(limit).hit(item, limit.value, key, cost=amount)
         except Exception:  # fail open: never refuse a person for a counter
             log.warning("abuse limits unavailable; %d limits not counted", len(hits))
         return None
@@ -128,7 +143,7 @@ class AbuseLimits:
         """Whether ``key`` has used all of ``limit`` (without counting anything)."""
         try:
             for item in self.items[limit]:
-                if not await self.strategy.test(item, limit.value, key):
+                if not await self.strategy(limit).test(item, limit.value, key):
                     return True
             return False
         except Exception:  # fail open, as above
@@ -138,13 +153,13 @@ class AbuseLimits:
     async def first_use(self, key: str, ttl_s: int) -> bool:
         """True the first time ``key`` is used within ``ttl_s`` seconds, False after."""
         try:
-            return await self.strategy.hit(parse(f"1/{ttl_s} seconds"), "once", key)
+            return await self.exact.hit(parse(f"1/{ttl_s} seconds"), "once", key)
         except Exception:  # fail open: never refuse a person for a counter
             log.warning("abuse limits unavailable; a single-use key not checked")
             return True
 
     async def _refused(self, limit: Limit, item: RateLimitItem, key: str) -> Refused:
-        stats = await self.strategy.get_window_stats(item, limit.value, key)
+        stats = await self.strategy(limit).get_window_stats(item, limit.value, key)
         wait = stats.reset_time - time.time()
         # The sliding counter frees room gradually; never say less than a second or
         # more than the window itself.

@@ -9,6 +9,7 @@ acknowledged message is ever lost.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Final
 
 import msgspec
@@ -57,14 +58,20 @@ def in_words(seconds: int) -> str:
     return "a minute" if minutes == 1 else f"{minutes} minutes"
 
 
-def refusal(refused: Refused, *, client_id: str | None = None) -> p.ErrorOut:
-    """The ``rate_limited`` error for a refusal, in plain words, with ``retry_after_s``."""
+def refusal(
+    refused: Refused, *, client_id: str | None = None, helplines: Sequence[str] = ()
+) -> p.ErrorOut:
+    """The ``rate_limited`` error for a refusal, in plain words, with ``retry_after_s``;
+    with ``helplines`` (a refused new chat or request for a person), the first two, so
+    that a refusal is never a dead end for someone who needs help now."""
     words = _WORDS.get(refused.limit)
     message = (
         words.format(wait=in_words(refused.retry_after_s))
         if words
         else p.ERROR_MESSAGES["rate_limited"]
     )
+    if helplines:
+        message = f"{message} If you need someone now: {'; '.join(helplines[:2])}."
     return p.ErrorOut(
         code="rate_limited",
         message=message,

@@ -266,7 +266,10 @@ class ChatConnection(LiveMember):
         abuse = self.abuse
         refused = await abuse.limits.hit(Limit.SESSIONS_PER_ADDRESS, self.address_key)
         if refused is not None:
-            await self.socket.final(refusal(refused), p.Close.TRY_AGAIN, "new session later")
+            helplines = self.svc.bot.helplines(self.svc.bot.locale_for(hello.locale or "en"))
+            await self.socket.final(
+                refusal(refused, helplines=helplines), p.Close.TRY_AGAIN, "new session later"
+            )
         if await abuse.challenges.required():
             hello = await answered_challenge(self.socket, abuse.challenges, hello)
         view, token, turn = await open_session(
@@ -336,7 +339,8 @@ class ChatConnection(LiveMember):
         else:
             refused = await self.abuse.limits.hit(Limit.ESCALATIONS_PER_ADDRESS, self.address_key)
             if refused is not None:
-                await self.socket.send(refusal(refused))
+                helplines = self.svc.bot.helplines(self._view().locale)
+                await self.socket.send(refusal(refused, helplines=helplines))
                 return
             await self.runtime.bot_turn(self._view().id, BotAskCounsellor())
 
@@ -344,6 +348,11 @@ class ChatConnection(LiveMember):
         client_id = frame.client_id
         text = await self.socket.accept_text(frame.text, client_id)
         if text is None:
+            return
+        # Per session and per address, across connections: a reconnect resets nothing.
+        refused = await self.abuse.limits.hit_all(message_costs(self._view().id, self.address_key))
+        if refused is not None:
+            await self.socket.send(refusal(refused, client_id=client_id))
             return
         # Per session and per address, across connections: a reconnect resets nothing.
         refused = await self.abuse.limits.hit_all(message_costs(self._view().id, self.address_key))

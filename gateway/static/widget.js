@@ -292,6 +292,7 @@ const controls = []; // leave, erase, ask_counsellor waiting for a link
 let ws = null;
 let connected = false; // socket open and welcome received
 let retries = 0, retryAt = 0, welcomeAt = 0;
+let retryAfter = 0; // ms the server asked us to wait (rate_limited's retry_after_s)
 let retryTimer = null, countdownTimer = null, connectTimer = null, ackTimer = null;
 let blocked = false; // refused (4400 / 1008 / 4429): wait for the person
 let stopped = false; // leave or erase sent: do not reconnect
@@ -1108,6 +1109,8 @@ function onError(f) {
   const id = f.client_id || (/^(too_large|rate_limited|bad_frame)$/.test(f.code) && (lastSent() || {}).id);
   if (pendingEls.has(id)) markFailed(id);
   if (f.code === 'closed') { sessionState = 'closed'; refresh(); }
+  // A refused connection (too many new chats or resumes just now): wait as long as asked.
+  if (f.code === 'rate_limited' && !connected && f.retry_after_s > 0) retryAfter = Math.min(f.retry_after_s, 3600) * 1000;
   showNotice(String(f.message || '') || t('err_generic'));
 }
 
@@ -1168,7 +1171,9 @@ function onClose(code) {
 
 function scheduleReconnect() {
   clearRetry();
-  const delay = Math.random() * Math.min(BACKOFF_MAX, BACKOFF_BASE * Math.pow(2, retries++)); // full jitter
+  const jitter = Math.random() * Math.min(BACKOFF_MAX, BACKOFF_BASE * Math.pow(2, retries++)); // full jitter
+  const delay = Math.max(jitter, retryAfter); // never sooner than the server asked
+  retryAfter = 0;
   retryAt = Date.now() + delay;
   retryTimer = setTimeout(() => { retryTimer = null; connect(); }, delay);
   countdown();
@@ -1208,6 +1213,42 @@ function onFrame(raw) {
   else if (f.type === 'erased') onErased();
   else if (f.type === 'rated') refresh();
   else if (f.type === 'error') onError(f);
+  else if (f.type === 'challenge') onChallenge(f);
+}
+
+// Proof of work before a new session while the service is very busy (docs/protocol.md,
+// "challenge"): a nonce whose SHA-256 with the salt begins with `difficulty` zero
+// bits, hashed by crypto.subtle in batches so the page stays responsive, then hello
+// again with it. Without crypto.subtle the server says plainly that it is needed.
+async function onChallenge(f) {
+  const sock = ws;
+  const bits = f.difficulty;
+  if (f.algorithm !== 'sha256' || typeof f.salt !== 'string' || !(bits >= 1 && bits <= 32)) return;
+  if (!window.crypto || !crypto.subtle) return;
+  clearTimeout(connectTimer); // the work may take longer than a connection attempt
+  const nonce = await solveChallenge(f.salt, bits);
+  if (ws !== sock) return; // gone meanwhile: the next connection gets its own
+  connectTimer = setTimeout(() => { dropSocket(); scheduleReconnect(); }, CONNECT_TIMEOUT);
+  sendFrame({ type: 'hello', v: PROTOCOL, token: null, last_seq: 0, locale: LOCALE, proof: { salt: f.salt, nonce: String(nonce) } });
+}
+
+async function solveChallenge(salt, bits) {
+  const encoder = new TextEncoder();
+  for (let base = 0; ; base += 256) {
+    const batch = [];
+    for (let n = base; n < base + 256; n++) batch.push(crypto.subtle.digest('SHA-256', encoder.encode(salt + ':' + n)));
+    const digests = await Promise.all(batch);
+    for (let i = 0; i < digests.length; i++) if (zeroBits(new Uint8Array(digests[i])) >= bits) return base + i;
+  }
+}
+
+function zeroBits(bytes) {
+  let bits = 0;
+  for (const b of bytes) {
+    if (b) return bits + Math.clz32(b) - 24;
+    bits += 8;
+  }
+  return bits;
 }
 
 // The charity's logo (alt: its name), else its name, above the title.

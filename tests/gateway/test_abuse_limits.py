@@ -50,6 +50,7 @@ async def test_new_sessions_per_address_are_limited_and_other_addresses_are_not(
         assert refused["type"] == "error" and refused["code"] == "rate_limited"
         assert 1 <= refused["retry_after_s"] <= 60
         assert "try again in" in refused["message"]
+        assert "If you need someone now: Samaritans: call 116 123" in refused["message"]
         assert await close_code(client) == 1013
         # A person on another address starts a chat as usual: their first is never refused.
         person, first = await hello_from(server, PERSON)
