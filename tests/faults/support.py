@@ -27,11 +27,12 @@ async def person_waiting(
     """A person on the widget who (optionally says something and) asks for a counsellor."""
     person = await ChatClient.open(server.ws, server.origin, **connect)
     await person.hello()
-    await person.recv_until(is_type("message"))
+    # Generous waits: the first chat of a test process waits for the bot's scripts.
+    await person.recv_until(is_type("message"), timeout=30)
     if first_words is not None:
         await person.say(first_words)
-        await person.recv_until(is_type("ack"))
-    await person.ask_for_a_person()
+        await person.recv_until(is_type("ack"), timeout=30)
+    await person.ask_for_a_person(timeout=30)
     session_id = await session_of(services(server), person)
     assert session_id in {c.id for c in await ordered_queue(services(server))}
     return person, session_id
@@ -69,7 +70,7 @@ async def live_with_sam(server: LiveServer) -> tuple[Browserless, ChatClient, in
     sam = await signed_in_as(server, await make_staff(services(server), name="Sam"))
     person, session_id = await person_waiting(server)
     await claim(sam, session_id)
-    await person.recv_until(lambda f: f["type"] == "state" and f["state"] == "live")
+    await person.recv_until(lambda f: f["type"] == "state" and f["state"] == "live", timeout=30)
     seen = max(f["seq"] for f in person.seen if "seq" in f)
     return sam, person, session_id, seen
 

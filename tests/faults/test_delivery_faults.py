@@ -118,7 +118,7 @@ async def test_a_stale_or_erased_token_resumes_nothing_and_stores_nothing(
     # An erased chat's token, on a tab opened before the erase: both are refused.
     other = await ChatClient.open(live_server.ws, live_server.origin)
     await other.hello()
-    await other.recv_until(is_type("message"))
+    await other.recv_until(is_type("message"), timeout=30)
     twin = await ChatClient.open(live_server.ws, live_server.origin)
     await twin.hello(token=other.token)
     await other.send({"type": "erase"})

@@ -60,7 +60,7 @@ async def test_scripts_and_html_in_every_field_are_inert_on_every_page(
             "lead supervisor": (lead, "/counsellor/supervisor"),
             "lead live": (lead, "/counsellor/supervisor/live"),
             "lead canned": (lead, "/counsellor/canned"),
-            "lead staff": (lead, "/counsellor/staff"),
+            "admin staff": (planted.admin, "/counsellor/staff"),
             "lead statistics": (lead, "/counsellor/statistics"),
             "lead missing": (lead, "/counsellor/sessions/99999999"),
         }
@@ -86,11 +86,11 @@ async def test_scripts_and_html_in_every_field_are_inert_on_every_page(
     on("live sam chat", "zq-cbody")  # the canned replies offered to the message box
     on("live lead watch", "zq-said", "zq-staffsaid", "zq-note", "zq-whisper")
     on("live lead canned", "zq-ctitle", "zq-cbody")
-    on("live lead staff", "&#34;&gt;&lt;img/src=x")  # the username
+    on("live admin staff", "&#34;&gt;&lt;img/src=x", "zq-formname")  # usernames, names
     on("ended sam chat", "zq-said", "zq-staffsaid", "zq-note", "zq-whisper", "zq-hand")
     on("ended lead supervisor", "zq-rating")
     assert "{{7*7}}" in shown["ended sam chat"]  # shown as written, never evaluated
-    for name in ("live lead live", "live lead staff", "live sam chat"):
+    for name in ("live admin staff", "live sam chat", "live lead watch"):
         assert "=1+2&#34;&gt;&lt;img src=x" in shown[name], name  # the display name
     assert "zq-said" not in shown["live named not yours"]  # and never to a stranger
 

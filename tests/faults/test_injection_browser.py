@@ -149,11 +149,13 @@ async def test_every_field_is_shown_as_text_and_nothing_runs_in_the_browser(
         (f"/counsellor/sessions/{planted.chat_id}/watch", "zq-note"),
         ("/counsellor/supervisor/live", SHORT),
         ("/counsellor/canned", "zq-cbody"),
-        ("/counsellor/staff", SHORT),
         ("/counsellor/?notice=" + payload("zq-notice").replace("#", "%23"), "zq-notice"),
     ):
         await lead.goto(live_server.http + path)
         await inert(lead, shown)
+    admin = await watched.page(staff=planted.admin)
+    await admin.goto(f"{live_server.http}/counsellor/staff")
+    await inert(admin, "zq-formname")
     await lead.goto(f"{live_server.http}/counsellor/sessions/{planted.chat_id}/watch")
     await lead.screenshot(path=artifacts / "faults-injection-watch.png")
 

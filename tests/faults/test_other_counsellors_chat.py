@@ -91,7 +91,7 @@ async def sams_chats(server: LiveServer) -> tuple[Browserless, dict[str, int], l
 
     bot_person = await ChatClient.open(server.ws, server.origin)
     await bot_person.hello()
-    await bot_person.recv_until(is_type("message"))
+    await bot_person.recv_until(is_type("message"), timeout=30)
     await bot_person.say(BOT_ONLY)
     await bot_person.recv_until(is_type("ack"))
     bot_only = await session_of(svc, bot_person)
