@@ -1,7 +1,8 @@
 """The workspace's routes. Views parse; actions act.
 
-GET never changes anything; every POST carries the session's CSRF token;
-every view checks the signed-in role it needs (``auth.require``).
+GET never changes anything but the audit log (a chat's page, a watch and a CSV
+download are recorded: docs/security.md, "Audit log"); every POST carries the
+session's CSRF token; every view checks the signed-in role it needs (``auth.require``).
 """
 
 from __future__ import annotations
