@@ -28,6 +28,7 @@ from gateway.actions.audit_log import AuditFilter, AuditLine, all_lines, audit_p
 from gateway.actions.signin import SignedIn
 from gateway.local_days import local_midnight
 from gateway.types import StaffRole
+from gateway.visible_text import reveal_invisible
 
 # Every action of gateway/actions/audit.py, in words (tests/gateway/test_audit_log.py
 # checks that none is missing), in the order the filter offers them.
@@ -234,5 +235,7 @@ async def audit_csv(request: Request) -> Response:
 
 
 def _cell(text: str) -> str:
-    """A spreadsheet would run a cell that starts with = + - @ as a formula: not these."""
+    """As the page shows it (hidden characters as markers), and never a formula: a
+    spreadsheet would run a cell that starts with = + - @."""
+    text = reveal_invisible(text)
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

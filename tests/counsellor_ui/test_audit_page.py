@@ -169,7 +169,7 @@ async def test_every_value_is_escaped_and_the_download_is_audited(
     live_server: LiveServer,
 ) -> None:
     svc = services(live_server)
-    odd = await make_staff(svc, name="<script>alert(1)</script>")
+    odd = await make_staff(svc, name="<script>alert(1)</script>\u202e")
     boss = await make_staff(svc, role=StaffRole.ADMIN)
     admin = await signed_in_as(live_server, boss)
     now = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
@@ -177,15 +177,21 @@ async def test_every_value_is_escaped_and_the_download_is_audited(
 
     page = await admin.get("/counsellor/audit")
     assert "<script>alert(1)</script>" not in page.text and "<b>bold</b>" not in page.text
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;[U+202E]" in page.text
     assert "&lt;b&gt;bold&lt;/b&gt;" in page.text
 
     got = await admin.get(f"/counsellor/audit.csv?action={EXPORT}&staff={odd.id}")
     assert got.status_code == 200 and got.headers["content-type"].startswith("text/csv")
     header, *rows = list(csv.reader(io.StringIO(got.text)))
+    shown_username = odd.username.replace("\u202e", "[U+202E]")
     assert header[1] == f"time ({ZONE})"
-    assert [(r[1], r[3], r[5]) for r in rows] == [
-        ("2026-07-01 21:00:00", EXPORT, '\'=HYPERLINK("x") <b>bold</b>')
+    assert [(r[1], r[2], r[3], r[5]) for r in rows] == [
+        (
+            "2026-07-01 21:00:00",
+            f"<script>alert(1)</script>[U+202E] ({shown_username})",
+            EXPORT,
+            '\'=HYPERLINK("x") <b>bold</b>',
+        )
     ]
     async with svc.read() as session:
         lines = await session.execute(
