@@ -39,7 +39,9 @@ from tests.multiprocess import (
     sign_in,
 )
 
-pytestmark = [pytest.mark.asyncio, pytest.mark.postgres]
+# A minute or two alone (account creation, production-strength password hashing at
+# every sign-in, a process start): more on cores shared by parallel workers.
+pytestmark = [pytest.mark.asyncio, pytest.mark.postgres, pytest.mark.timeout(600)]
 STAFF = [("sam", "Sam", "counsellor"), ("alex", "Alex", "supervisor")]
 TRACE = 5  # uvicorn's level below DEBUG: every record anything writes
 
