@@ -21,6 +21,7 @@ import httpx
 
 from bench.clients import ORIGIN
 from bench.config import ROOT
+from gateway.settings import ABUSE_LIMITS
 
 UVICORN_OPTIONS = (
     "--host",
@@ -51,6 +52,13 @@ GATEWAY_SETTINGS = {
     "HAVEN_RATE_LIMIT_FRAMES": "1000000",
     "HAVEN_MAX_CONNECTIONS_PER_ADDRESS": "1000000",
     "HAVEN_LOGIN_MAX_FAILURES": "1000",
+    # Every client of the bench comes from 127.0.0.1: the per-address abuse limits,
+    # flood groups and proof of work (gateway/abuse/) are set out of reach
+    # (bench/resume_storm.py measures them as shipped).
+    **{f"HAVEN_{name.upper()}": "1000000/second" for name in ABUSE_LIMITS},
+    "HAVEN_CHALLENGE": "off",
+    # Every bench counsellor signs in from 127.0.0.1 (gateway/signin_limits.py).
+    "HAVEN_LOGIN_ADDRESS_ATTEMPTS": "1000000",
     # One counsellor holds many of the bench's chats.
     "HAVEN_COUNSELLOR_MAX_CHATS": "100000",
     # No timer may move a chat while it is measured (a claimed chat whose counsellor

@@ -30,6 +30,10 @@ from gateway.inputs import same_secret
 # Answered with 503 when password hashing is at its bound (gateway/password_work.py).
 BUSY = "The service is busy right now. Try again in a moment."
 BUSY_RETRY_S = 5
+# A browser an account signed in from (gateway/signin_limits.py, ``device_token``):
+# wrong passwords from elsewhere do not slow its sign-in. Half a year, then once more.
+KNOWN_BROWSER_COOKIE = "haven_known_browser"
+KNOWN_BROWSER_S = 183 * 24 * 3600
 
 
 def try_again_in(seconds: float) -> str:
@@ -101,7 +105,10 @@ async def sign_in_post(request: Request) -> Response:
         return _login_form(request, "The form expired. Please try again.", username, 400)
     svc = auth.runtime_of(request).svc
     address = request.client.host if request.client else ""
-    result = await sign_in(svc, username=username, password=password, address=address)
+    device = request.cookies.get(KNOWN_BROWSER_COOKIE)
+    result = await sign_in(
+        svc, username=username, password=password, address=address, device=device
+    )
     if result.refused is not None:
         message = _refusal_message(result)
         return _login_form(request, message, username, 429, retry_after_s=result.retry_after_s)
@@ -119,6 +126,16 @@ async def sign_in_post(request: Request) -> Response:
         response = redirect("/counsellor/")
     auth.set_session_cookie(response, request, session_id, int(svc.settings.staff_session_s))
     response.delete_cookie(auth.LOGIN_CSRF_COOKIE, path=auth.COOKIE_PATH)
+    # This browser is now known for this account: no slow-down here, first in line.
+    response.set_cookie(
+        KNOWN_BROWSER_COOKIE,
+        svc.signin_limits.device_token(username),
+        max_age=KNOWN_BROWSER_S,
+        httponly=True,
+        samesite="strict",
+        path=auth.COOKIE_PATH,
+        secure=request.url.scheme == "https" or svc.settings.public_url.startswith("https:"),
+    )
     return response
 
 

@@ -5,7 +5,7 @@ of a second per run with the library's defaults). Run without a bound, a flood
 of wrong passwords fills every worker thread with it: the real counsellor's
 sign-in waits behind the flood and everybody's messages wait for the CPU. So at
 most ``concurrency`` runs happen at once, at most ``queue`` more wait for a
-turn, and anything beyond that is refused at once with ``PasswordWorkBusy``,
+turn in each line, and anything beyond that is refused at once with ``PasswordWorkBusy``,
 which the sign-in page answers with a plain "busy, try again in a moment".
 
 One ``PasswordWork`` per process (``Services.passwords``); it counts what it did
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -42,16 +43,22 @@ class PasswordWorkStats:
 
 
 class PasswordWork:
-    """Runs password hashing in worker threads, ``concurrency`` at a time."""
+    """Runs password hashing in worker threads, ``concurrency`` at a time.
+
+    Two waiting lines, each at most ``queue`` long: ``first`` (a browser this account
+    signed in from before, ``SignInLimits.recognises``) and everyone else. A free slot
+    goes to the first line before the other, so a flood of strangers' guesses, which
+    can only fill the other line, cannot keep a counsellor on their own browser out.
+    """
 
     def __init__(self, concurrency: int, queue: int) -> None:
         if concurrency < 1 or queue < 0:
             raise ValueError("concurrency must be at least 1 and queue at least 0")
         self.concurrency = concurrency
         self.queue = queue
-        self._slots = asyncio.Semaphore(concurrency)
+        self._free = concurrency
+        self._lines: tuple[deque[asyncio.Future[None]], ...] = (deque(), deque())
         self._running = 0
-        self._waiting = 0
         self.stats = PasswordWorkStats()
 
     @property
@@ -60,19 +67,28 @@ class PasswordWork:
 
     @property
     def waiting(self) -> int:
-        return self._waiting
+        return sum(len(line) for line in self._lines)
 
-    async def run(self, fn: Callable[..., T], *args: object) -> T:
-        """``fn(*args)`` in a worker thread once a slot is free; busy if the queue is full."""
-        if self._slots.locked() and self._waiting >= self.queue:
+    async def run(self, fn: Callable[..., T], *args: object, first: bool = False) -> T:
+        """``fn(*args)`` in a worker thread once a slot is free; busy if the line is full."""
+        line = self._lines[0 if first else 1]
+        if self._free:
+            self._free -= 1
+        elif len(line) >= self.queue:
             self.stats.refused += 1
             raise PasswordWorkBusy
-        self._waiting += 1
-        self.stats.peak_waiting = max(self.stats.peak_waiting, self._waiting)
-        try:
-            await self._slots.acquire()
-        finally:
-            self._waiting -= 1
+        else:
+            turn = asyncio.get_running_loop().create_future()
+            line.append(turn)
+            self.stats.peak_waiting = max(self.stats.peak_waiting, self.waiting)
+            try:
+                await turn
+            except asyncio.CancelledError:
+                if turn.done() and not turn.cancelled():
+                    self._release()  # handed a slot just as the request went away: pass it on
+                else:
+                    line.remove(turn)
+                raise
         self._running += 1
         self.stats.peak_running = max(self.stats.peak_running, self._running)
         # The slot is held until the thread is done, even if the request that asked
@@ -86,4 +102,14 @@ class PasswordWork:
             work.exception()  # retrieved here when the request went away before it
         self._running -= 1
         self.stats.completed += 1
-        self._slots.release()
+        self._release()
+
+    def _release(self) -> None:
+        """Hand the slot to the next in the first line, else the other, else free it."""
+        for line in self._lines:
+            while line:
+                turn = line.popleft()
+                if not turn.done():
+                    turn.set_result(None)
+                    return
+        self._free += 1

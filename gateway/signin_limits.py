@@ -10,7 +10,9 @@ memory with ``memory://``, in Redis across processes with ``redis://``):
 * **per account**, from anywhere: never a refusal. Past ``login_account_free_failures``
   failures a window, each attempt at that account waits a short time that doubles
   with every further failure, up to ``login_account_delay_max_s``. A guesser
-  spread over many addresses is slowed; the real counsellor still gets in.
+  spread over many addresses is slowed; the real counsellor still gets in, and on a
+  browser the account signed in from before (a signed "known browser" cookie,
+  ``device_token``) does not wait at all and goes first for password hashing.
 
 Addresses are never stored: a key holds a keyed hash (HMAC with the deployment's
 secret key, ``gateway.abuse.limits.address_key``) of the address, in the same storage
@@ -26,10 +28,12 @@ import hashlib
 import hmac
 import logging
 import math
+import secrets
 import time
 from dataclasses import dataclass
 from typing import Literal
 
+from itsdangerous import BadSignature, Signer
 from limits import RateLimitItemPerSecond
 from limits.aio.storage import Storage
 from limits.aio.strategies import MovingWindowRateLimiter
@@ -150,3 +154,18 @@ class SignInLimits:
         timer = getattr(self._storage, "timer", None)
         if timer is not None and not timer.done():
             timer.cancel()
+
+    def device_token(self, username: str) -> str:
+        """A known-browser cookie's value for ``username``: signed, naming no one."""
+        signer = Signer(self._secret, salt="haven-signin-device")
+        return signer.sign(f"{self._account_key(username)}.{secrets.token_urlsafe(8)}").decode()
+
+    def recognises(self, token: str | None, username: str) -> bool:
+        """Whether ``token`` is a known-browser cookie issued to ``username``."""
+        if not token:
+            return False
+        try:
+            value = Signer(self._secret, salt="haven-signin-device").unsign(token).decode()
+        except (BadSignature, UnicodeDecodeError):
+            return False
+        return hmac.compare_digest(value.split(".")[0], self._account_key(username))

@@ -63,6 +63,7 @@ class SignInResult:
     refused: Refusal | None = None  # a throttle refused the attempt before any check
     retry_after_s: float = 0.0  # ... and when the next attempt will be allowed
     busy: bool = False  # too much password hashing already running: try in a moment
+    delayed_s: float = 0.0  # the account's slow-down this attempt waited first
 
 
 async def _find(svc: Services, username: str) -> Staff | None:
@@ -75,22 +76,29 @@ async def _find(svc: Services, username: str) -> Staff | None:
 
 
 async def sign_in(
-    svc: Services, *, username: str, password: str, address: str = ""
+    svc: Services, *, username: str, password: str, address: str = "", device: str | None = None
 ) -> SignInResult:
-    """Check a username and password from ``address`` (a key for the throttles only)."""
+    """Check a username and password from ``address`` (a key for the throttles only).
+
+    ``device`` is the browser's known-browser cookie: if this account signed in from
+    that browser before, the account's slow-down is skipped and the password check
+    goes first in the line for hashing (the address throttles still apply).
+    """
     username = normalise_username(username)
     limits = svc.signin_limits
     verdict = await limits.check(address=address, username=username)
     if verdict.refused is not None:
         return SignInResult(None, refused=verdict.refused, retry_after_s=verdict.retry_after_s)
-    if verdict.delay_s:
-        await asyncio.sleep(verdict.delay_s)
+    known = limits.recognises(device, username)
+    delay = 0.0 if known else verdict.delay_s
+    if delay:
+        await asyncio.sleep(delay)
     staff = await _find(svc, username)
     stored = staff.password_hash if staff is not None else _DUMMY_HASH
     try:
-        matched = await svc.passwords.run(_verify, stored, password)
+        matched = await svc.passwords.run(_verify, stored, password, first=known)
     except PasswordWorkBusy:
-        return SignInResult(None, busy=True)
+        return SignInResult(None, busy=True, delayed_s=delay)
     if staff is None or not matched or not staff.active:
         await limits.failed(username=username)
         async with svc.transaction() as tx:
@@ -100,19 +108,19 @@ async def sign_in(
                 staff_id=None if staff is None else staff.id,
                 detail=username if _could_be_username(username) else "(not a username)",
             )
-        return SignInResult(None)
+        return SignInResult(None, delayed_s=delay)
     await limits.succeeded(address=address, username=username)
     if hasher.check_needs_rehash(staff.password_hash):
         try:
             new_hash = await svc.passwords.run(hash_password, password)
         except PasswordWorkBusy:
-            return SignInResult(staff)  # replaced at a quieter sign-in
+            return SignInResult(staff, delayed_s=delay)  # replaced at a quieter sign-in
         async with svc.transaction() as tx:
             await tx.session.execute(
                 update(Staff).where(Staff.id == staff.id).values(password_hash=new_hash)
             )
         staff.password_hash = new_hash
-    return SignInResult(staff)
+    return SignInResult(staff, delayed_s=delay)
 
 
 @dataclass(frozen=True)

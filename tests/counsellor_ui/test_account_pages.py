@@ -64,6 +64,10 @@ async def test_the_sign_in_page_never_follows_a_planted_cookie(live_server: Live
         signed = await form_sign_in(client, sam.username, PASSWORD)
         assert signed.status_code == 303 and signed.headers["location"] == "/counsellor/"
         fresh = signed.cookies[SESSION_COOKIE]
+        # ... and this browser is known to Sam's account from now on.
+        known = signed.cookies["haven_known_browser"]
+        assert svc.signin_limits.recognises(known, sam.username)
+        assert "httponly" in signed.headers.get_list("set-cookie")[-1].lower()
     assert fresh != planted.cookie
     # The planted session is gone: whatever cookie came along was not kept.
     assert await staff_for_session(svc, session_id=planted.session_id) is None

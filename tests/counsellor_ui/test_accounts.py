@@ -364,3 +364,24 @@ async def test_accounts_created_from_the_command_line_and_by_an_admin_are_audite
         (None, "root (admin) from the command line"),
         (first.id, "newbie (counsellor)"),
     ]
+
+
+async def test_a_known_browser_is_never_slowed_by_strangers_failures(svc: Services) -> None:
+    quick_slow_down(svc)
+    sam = await make_staff(svc, name="Sam")
+    jo = await make_staff(svc, name="Jo")
+    for n in range(svc.settings.login_account_free_failures + 2):
+        await sign_in(svc, username=sam.username, password=WRONG, address=f"203.0.113.{n}")
+    limits = svc.signin_limits
+    known = limits.device_token(sam.username)  # issued at an earlier sign-in
+    stranger = await sign_in(svc, username=sam.username, password=PASSWORD, address="10.0.0.8")
+    assert stranger.staff is not None and stranger.delayed_s > 0
+    mine = await sign_in(
+        svc, username=sam.username, password=PASSWORD, address="10.0.0.9", device=known
+    )
+    assert mine.staff is not None and mine.delayed_s == 0
+    # The cookie is Sam's alone, and cannot be made up.
+    assert limits.recognises(known, sam.username)
+    assert not limits.recognises(known, jo.username)
+    assert not limits.recognises(known + "x", sam.username)
+    assert not limits.recognises("anything", sam.username)
