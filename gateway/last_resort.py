@@ -16,6 +16,7 @@ import traceback
 from typing import Final
 
 from sqlalchemy.exc import DataError
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,8 @@ class LastResort:
 
         try:
             await self.app(scope, receive, tracked)
+        except ClientDisconnect:
+            return  # the client left before its request was read: nobody to answer
         except Exception as exc:
             bad_input = isinstance(exc, BAD_INPUT)
             log.error(

@@ -20,9 +20,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy.exc import DataError
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Message, Receive, Scope, Send
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Origin
@@ -393,3 +394,22 @@ async def test_whatever_still_raises_answers_a_plain_page_and_logs_no_input() ->
     assert any("/data failed with DataError (answered 400)" in line for line in lines), lines
     assert any("/bug failed with RuntimeError (answered 500)" in line for line in lines), lines
     assert not [line for line in lines if "secret" in line or "private" in line], lines
+
+
+@pytest.mark.asyncio
+async def test_a_client_that_leaves_mid_request_is_not_an_error() -> None:
+    async def reads_the_form(scope: Scope, receive: Receive, send: Send) -> None:
+        raise ClientDisconnect  # what Request.form() raises when the client has gone
+
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    async def receive() -> Message:
+        return {"type": "http.disconnect"}
+
+    scope: Scope = {"type": "http", "method": "POST", "path": "/counsellor/notes"}
+    with server_log() as log:
+        await LastResort(reads_the_form)(scope, receive, send)
+    assert sent == [] and log.records == []
