@@ -50,7 +50,7 @@ def _refusal_message(result: SignInResult) -> str:
             f"Try again {when}. If you need to sign in sooner, call your admin."
         )
     return (
-        "Too many wrong passwords for this username from this device. "
+        "Too many wrong passwords for this username from here (this internet address). "
         f"Try again {when}, or ask an admin to unlock your account."
     )
 
