@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from counsellor_ui import auth
-from counsellor_ui.web import form_text, page, redirect
+from counsellor_ui.web import form_text, page, query_text, redirect
 from gateway.actions.sessions import erase_session, was_erased
 from gateway.actions.signin import SignedIn
 from gateway.actions.workspace import chat_for_staff
@@ -48,17 +48,20 @@ async def erase_page(request: Request) -> Response:
     """The form, or (with ``?session=N``) what chat N is and the button that erases it."""
     who = await _admin(request)
     svc = auth.runtime_of(request).svc
-    raw = request.query_params.get("session", "")[:40]
-    notice = request.query_params.get("notice", "")[:300]
-    context = {"who": who, "raw": raw, "notice": notice, "chat": None, "problem": ""}
+    raw = request.query_params.get("session", "")
+    context: dict[str, object] = {"who": who, "typed": "", "chat": None, "problem": ""}
     if raw.strip():
-        session_id = _reference(raw)
+        session_id = _reference(raw[:40])
         chat = None if session_id is None else await chat_for_staff(svc, session_id=session_id)
-        if chat is None:
-            context["problem"] = f"There is no chat {raw.strip()!s}. Check the number."
+        if session_id is None:
+            # Never echoed: what was typed may hold anything (controls, overrides).
+            context["problem"] = "That is not a chat number. Type the number only, such as 1234."
+        elif chat is None:
+            context.update(typed=str(session_id), problem=f"There is no chat {session_id}.")
         else:
-            context.update(chat=chat, erased=was_erased(chat))
-    return page(request, "erase.html", 200, **context)
+            context.update(typed=str(session_id), chat=chat, erased=was_erased(chat))
+    notice = query_text(request, "notice")
+    return page(request, "erase.html", 200, notice=notice, **context)
 
 
 async def erase_post(request: Request) -> Response:
