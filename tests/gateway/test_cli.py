@@ -51,6 +51,19 @@ def test_migrate_then_create_user_reads_the_password_from_stdin(
     assert asyncio.run(_staff(env, "a long enough password")) == ("Robin", "supervisor", True)
 
 
+def test_the_first_admin_is_created_on_a_fresh_install(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The README's first-run path: no `haven migrate` first, the database is made."""
+    assert not (env / "haven.db").exists()
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))
+    args = ["create-user", "robin", "--name", "Robin", "--role", "admin", "--password-stdin"]
+    assert cli.main(args) == 0
+    out = capsys.readouterr().out
+    assert "Created admin 'robin'" in out and "/counsellor/sign-in" in out
+    assert asyncio.run(_staff(env, "a long enough password")) == ("Robin", "admin", True)
+
+
 def test_create_user_has_no_password_argument() -> None:
     with pytest.raises(SystemExit):
         cli.build_parser().parse_args(["create-user", "robin", "--password", "secret"])
