@@ -15,6 +15,7 @@ from counsellor_ui.web import path_id, redirect
 from gateway.actions.handover import accept_transfer, cancel_transfer, decline_transfer
 from gateway.actions.signin import SignedIn
 from gateway.services import Services
+from gateway.visible_text import reveal_invisible
 
 _ACCEPT_REFUSED = {
     "no_offer": "That offer has been withdrawn or has timed out.",
@@ -24,7 +25,9 @@ _ACCEPT_REFUSED = {
 
 def _answer(request: Request, *, ok: bool, message: str, go: str) -> Response:
     if request.headers.get("x-requested-with") == "fetch":
-        return JSONResponse({"ok": ok, "message": message, "go": go if ok else ""})
+        # Names in the message reach staff with hidden characters shown (visible_text).
+        shown = reveal_invisible(message)
+        return JSONResponse({"ok": ok, "message": shown, "go": go if ok else ""})
     return redirect(go if ok else "/counsellor/", notice=message)
 
 

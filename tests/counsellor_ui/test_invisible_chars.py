@@ -75,3 +75,28 @@ async def test_a_persons_override_characters_are_shown_as_markers_to_staff(
     async with svc.read() as session:
         texts = set((await session.execute(select(Message.text))).scalars())
     assert WRITTEN in texts and f"{RLO}again" in texts
+
+
+async def test_a_transfer_answer_names_the_colleague_with_markers(live_server: LiveServer) -> None:
+    svc: Services = live_server.app.state.runtime.svc
+    sam = await signed_in_as(live_server, await make_staff(svc, name=f"Sam{RLO}"))
+    jo = await signed_in_as(live_server, await make_staff(svc, name="Jo"))
+    person = await ChatClient.open(live_server.ws, live_server.origin)
+    await person.hello()
+    await person.ask_for_a_person()
+    (chat,) = await ordered_queue(svc)
+    assert (await sam.post(f"/counsellor/sessions/{chat.id}/claim")).status_code == 303
+    offered = await sam.post(
+        f"/counsellor/sessions/{chat.id}/transfer", to=str(jo.staff.id), note="Exams."
+    )
+    assert "offered+to+Jo" in offered.headers["location"]
+    # The offer banner (live.js) accepts with fetch and shows the answer's message.
+    async with jo.http() as client:
+        answer = await client.post(
+            f"/counsellor/sessions/{chat.id}/transfer/accept",
+            data={"csrf_token": jo.csrf},
+            headers={"X-Requested-With": "fetch"},
+        )
+    assert answer.json()["ok"] is True
+    assert "Sam[U+202E]'s handover note" in answer.json()["message"]
+    await person.close()

@@ -167,3 +167,16 @@ async def test_over_tls_every_response_has_hsts_and_the_staff_cookie_is_host_onl
         assert gone and gone[0].startswith("__Host-haven_staff=") and "Max-Age=0" in gone[0]
         assert "Secure" in gone[0] and "Path=/" in gone[0]
 
+
+async def test_an_unexpected_errors_page_has_them_too(
+    settings: Settings, serve: list[LiveServer]
+) -> None:
+    server = await start(serve, settings, public_url="https://chat.charity.example")
+    async with httpx.AsyncClient(base_url=server.http) as client:
+        failed = await client.get("/fails")
+    assert failed.status_code == 500 and "Traceback" not in failed.text
+    assert failed.headers["referrer-policy"] == "no-referrer"
+    assert failed.headers["x-content-type-options"] == "nosniff"
+    assert failed.headers["strict-transport-security"].startswith("max-age=")
+    # The error page's own policy is stricter than the public one, and is kept.
+    assert "frame-ancestors" in failed.headers["content-security-policy"]
