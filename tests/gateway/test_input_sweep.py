@@ -151,6 +151,14 @@ def names_read(endpoint: Callable[..., Any]) -> set[str]:
         for node in tree.body
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
     }
+    # Module constants that list names (``_NAMES = ("action", "from")``).
+    lists = {
+        target.id: node.value.elts
+        for node in tree.body
+        if isinstance(node, ast.Assign) and isinstance(node.value, (ast.Tuple, ast.List))
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
     names: set[str] = set()
     todo, seen = [endpoint.__name__], set()
     while todo:
@@ -160,10 +168,18 @@ def names_read(endpoint: Callable[..., Any]) -> set[str]:
         seen.add(function.name)
         for node in ast.walk(function):
             # ``{name: form_text(form, name) for name in ("title", "body")}``
-            if isinstance(node, ast.comprehension) and isinstance(node.iter, (ast.Tuple, ast.List)):
+            if isinstance(node, ast.comprehension):
+                listed = node.iter
+                elts = (
+                    listed.elts
+                    if isinstance(listed, (ast.Tuple, ast.List))
+                    else lists.get(listed.id, [])
+                    if isinstance(listed, ast.Name)
+                    else []
+                )
                 names |= {
                     e.value
-                    for e in node.iter.elts
+                    for e in elts
                     if isinstance(e, ast.Constant)
                     and isinstance(e.value, str)
                     and FIELD_NAME.fullmatch(e.value)
