@@ -63,10 +63,12 @@ class Conn:
         self._reader = asyncio.create_task(self._read())
 
     @classmethod
-    async def open(cls, url: str, *, cookie: str | None = None, timeout_s: float = 30.0) -> Conn:
+    async def open(
+        cls, url: str, *, cookie: str | None = None, timeout_s: float = 30.0, origin: str = ORIGIN
+    ) -> Conn:
         ws = await connect(
             url,
-            origin=Origin(ORIGIN),
+            origin=Origin(origin),
             additional_headers={"Cookie": cookie} if cookie else None,
             compression=None,
             proxy=None,  # loopback only, whatever the environment says
@@ -220,6 +222,9 @@ async def open_workspace(
         f"{base_ws}/counsellor/ws{query}",
         cookie=f"{STAFF_COOKIE}={cookie}" if cookie else None,
         timeout_s=timeout_s,
+        # The workspace is one of the gateway's own pages (HAVEN_PUBLIC_URL): the staff
+        # socket refuses the widget's origin.
+        origin=base_ws.replace("ws", "http", 1),
     )
     try:
         first = (await conn.until(is_type("queue"), timeout_s))[-1]
