@@ -11,6 +11,7 @@ every table is read back: no row holds it.
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -28,6 +29,7 @@ from gateway.actions.redact_sweep import redact_closed
 from gateway.actions.retention import purge_expired
 from gateway.actions.sessions import leave_session
 from gateway.models import AuditEvent, Base, utcnow
+from gateway.scheduler import RetentionRounds
 from gateway.scrub import sqlite_path
 from gateway.services import Services
 from gateway.settings import Settings
@@ -163,3 +165,29 @@ async def test_the_redaction_sweep_leaves_no_original_number_in_the_files(
     assert await in_rows(svc, number) == []
     if sqlite_path(settings.effective_database_url) is not None:
         assert in_files(settings, number) == []
+
+
+@asynchronous
+async def test_a_checkpoint_a_reader_held_off_is_paid_by_the_timer_loop(
+    server: LiveServer, settings: Settings
+) -> None:
+    path = sqlite_path(settings.effective_database_url)
+    if path is None:
+        pytest.skip("the files of a SQLite database")
+    marker = f"ibis-{uuid.uuid4().hex}"
+    client, _session_id = await conversation(server, marker)
+    # A reader in the middle of a long read: its snapshot still needs the log.
+    reader = sqlite3.connect(path, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM messages").fetchone()
+    try:
+        await client.send({"type": "erase"})
+        await client.recv_until(is_type("erased"), timeout=WAIT_S)
+        svc = services_of(server)
+        assert svc.db.checkpoint_owed  # gave up at once instead of stalling the chats
+    finally:
+        reader.execute("ROLLBACK")
+        reader.close()
+    await RetentionRounds().run_due(svc)
+    assert not svc.db.checkpoint_owed
+    assert in_files(settings, marker) == []
