@@ -18,6 +18,7 @@ from gateway.types import StaffRole
 
 async def dashboard(request: Request) -> Response:
     who = await auth.require(request)
+    notice = query_text(request, "notice")  # parsed before any work is done for it
     svc = auth.runtime_of(request).svc
     now = svc.clock()
     # The same read the live socket pushes: queue, availability and this counsellor's chats.
@@ -39,7 +40,7 @@ async def dashboard(request: Request) -> Response:
         max_chats=svc.settings.counsellor_max_chats,
         ageing_min=int(svc.settings.queue_ageing_s // 60),
         now=now,
-        notice=query_text(request, "notice"),
+        notice=notice,
     )
 
 

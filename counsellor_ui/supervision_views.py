@@ -57,6 +57,7 @@ async def _posted(request: Request) -> tuple[SignedIn, str, int]:
 async def watch(request: Request) -> Response:
     """Any chat, read-only, updating live; the opening is recorded."""
     who = await auth.require(request, supervisor=True)
+    notice = query_text(request, "notice")  # a bad one is refused before the watch is recorded
     svc = auth.runtime_of(request).svc
     chat = await _chat(svc, _session_id(request))
     if chat.counsellor_id == who.staff.id and chat.state == SessionState.LIVE:
@@ -83,7 +84,7 @@ async def watch(request: Request) -> Response:
         notes=notes,
         joined=await has_joined(svc, session_id=chat.id, staff=who.staff),
         person_gone=live and person_seems_gone(svc, chat, svc.clock()),
-        notice=query_text(request, "notice"),
+        notice=notice,
     )
 
 

@@ -27,6 +27,7 @@ async def _live_context(request: Request) -> dict[str, Any]:
 
 async def supervisor(request: Request) -> Response:
     who = await auth.require(request, supervisor=True)
+    notice = query_text(request, "notice")  # e.g. after "Clear flood"; parsed first
     svc = auth.runtime_of(request).svc
     # Today's figures are the statistics page's for today: one definition of a wait.
     today = svc.settings.hours.local(svc.clock()).date()
@@ -39,7 +40,7 @@ async def supervisor(request: Request) -> Response:
         class_labels=CLASS_LABELS,
         ratings=await ratings_summary(svc),
         timezone=svc.settings.timezone,
-        notice=query_text(request, "notice"),  # e.g. after "Clear flood"
+        notice=notice,
         **await _live_context(request),
     )
 
@@ -52,13 +53,14 @@ async def supervisor_live(request: Request) -> Response:
 
 async def canned_page(request: Request) -> Response:
     who = await auth.require(request, supervisor=True)
+    notice = query_text(request, "notice")
     return page(
         request,
         "canned.html",
         who=who,
         supervisor=True,
         responses=await list_canned(auth.runtime_of(request).svc),
-        notice=query_text(request, "notice"),
+        notice=notice,
     )
 
 

@@ -18,6 +18,7 @@ import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy import func, select
 from sqlalchemy.exc import DataError
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
@@ -31,6 +32,7 @@ from websockets.typing import Origin
 from counsellor_ui import frames as counsellor_frames
 from counsellor_ui.auth import SESSION_COOKIE
 from gateway import protocol
+from gateway.actions.audit import WATCH
 from gateway.actions.sessions import find_session
 from gateway.inputs import (
     INT32_MAX,
@@ -44,6 +46,7 @@ from gateway.inputs import (
     same_secret,
 )
 from gateway.last_resort import LastResort
+from gateway.models import AuditEvent
 from gateway.services import Services
 from gateway.types import StaffRole
 from tests.chat_client import ChatClient
@@ -413,3 +416,22 @@ async def test_a_client_that_leaves_mid_request_is_not_an_error() -> None:
     with server_log() as log:
         await LastResort(reads_the_form)(scope, receive, send)
     assert sent == [] and log.records == []
+
+
+@pytest.mark.asyncio
+async def test_a_bad_notice_is_refused_before_the_page_does_anything(
+    live_server: LiveServer,
+) -> None:
+    """A supervisor's watch page with an unreadable notice records no watch."""
+    svc: Services = live_server.app.state.runtime.svc
+    alex = await signed_in_as(live_server, await make_staff(svc, role=StaffRole.SUPERVISOR))
+    chat = await make_queued_session(svc)
+    for page in (f"/counsellor/sessions/{chat.id}/watch", "/counsellor/", "/counsellor/canned"):
+        response = await alex.get(f"{page}?notice=a%00b")
+        assert response.status_code == 400, page
+    async with svc.read() as session:
+        watches = await session.scalar(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.action == WATCH)
+        )
+    assert watches == 0
+    assert (await alex.get(f"/counsellor/sessions/{chat.id}/watch?notice=Hello")).status_code == 200
