@@ -10,7 +10,8 @@
 #   make bench   the benchmarks under bench/ (results land in bench/results/, git-ignored)
 #   make clean   remove the virtual environment, node_modules and caches (keeps data/)
 #
-# Variables you may override: PYTHON=python3.12, PORT=8080 (make run), PYTEST_ARGS="-k queue -x", BENCH_ARGS=...
+# Variables you may override: PYTHON=python3.12, PORT=8080 (make run), PYTEST_ARGS="-k queue -x",
+# PYTEST_WORKERS=0 (make test, one process), BENCH_ARGS=...
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -24,6 +25,11 @@ BIN := $(VENV)/bin
 INSTALL_STAMP := $(VENV)/.haven-install-stamp
 NODE_STAMP := node_modules/.haven-install-stamp
 PYTEST_ARGS ?=
+# make test runs pytest in this many worker processes at once (pytest-xdist). Most tests
+# wait on I/O (uvicorn on loopback ports, Chromium, PostgreSQL, Redis), so more workers
+# than the two cores we measured on pays (README, "Tests"). PYTEST_WORKERS=0, or
+# PYTEST_ARGS=-n0, runs every test in this one process, one after another.
+PYTEST_WORKERS ?= 4
 # make run PORT=8080 serves the demo there (HAVEN_PORT=8080 works too; empty: HAVEN_PORT, else 8000).
 PORT ?=
 BENCH_ARGS ?=
@@ -83,8 +89,10 @@ endif
 run: $(INSTALL_STAMP)
 	$(BIN)/haven demo $(if $(PORT),--port $(PORT))
 
+# --dist loadgroup hands out tests one at a time, except the modules that
+# tests/conftest.py lists in ONE_WORKER: each of those runs on one worker, in order.
 test: $(INSTALL_STAMP) node-deps
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 	@$(MAKE) eval
 
 # Crisis detection against the labelled corpus (tests/corpus, docs/safeguarding.md).

@@ -15,6 +15,8 @@ import asyncpg
 import pytest
 import pytest_asyncio
 import uvicorn
+from xdist.remote import Producer
+from xdist.scheduler import LoadGroupScheduling
 
 from gateway import migrations
 from gateway.app import build_bot, create_app
@@ -49,9 +51,9 @@ from tests.services import (
 #   * wait for a condition (with a generous deadline), never for a fixed time, and
 #     assert no wall-clock speed: workers share two cores (measure CPU time, as
 #     tests/bot_engine/test_bot_model.py does, when speed is what is tested);
-#   * if it really cannot run beside other tests, be marked
-#     ``@pytest.mark.xdist_group("name")`` (tests of one group share one worker, in
-#     order) and say why in a comment.
+#   * if its tests must not run beside each other, have its module listed in
+#     ONE_WORKER below, with the reason. (pytest-xdist's own ``xdist_group`` marker does
+#     nothing with pytest 9: xdist 3.8 renames the node id, which pytest 9 ignores.)
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
 TEMPLATE_DB = f"haven_test_template_{WORKER}_{os.getpid()}"
 ARTIFACTS = Path(__file__).parent.parent / "test-artifacts"
@@ -75,12 +77,46 @@ SLOW_FIRST = (
 )
 
 
+# Their time limit (pyproject's `timeout` is 120 s for every other test, to stop a hang):
+# on two cores shared by parallel workers one of them can take several minutes.
+SLOW_TIMEOUT_S = 600
+
+
+# Modules whose tests all run on one worker, one after another (with --dist loadgroup,
+# as make test runs): test_two_processes starts two gateway processes per test (three
+# with its own Redis), seconds of CPU each; several such tests at once on two shared
+# cores pushed each past its time limit.
+ONE_WORKER = ("tests/gateway/test_two_processes.py",)
+
+
+def _module(item: pytest.Item | str) -> str:
+    nodeid = item if isinstance(item, str) else item.nodeid
+    return nodeid.split("::", 1)[0]
+
+
+class _OneWorkerModules(LoadGroupScheduling):
+    """--dist loadgroup, with every test of an ONE_WORKER module in one work unit."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        module = _module(nodeid)
+        return module if module in ONE_WORKER else super()._split_scope(nodeid)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Producer) -> object | None:
+    if config.getvalue("dist") == "loadgroup":
+        return _OneWorkerModules(config, log)
+    return None  # xdist's own
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if _module(item) in SLOW_FIRST and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(SLOW_TIMEOUT_S))
     if "PYTEST_XDIST_WORKER" not in os.environ:
         return  # a serial run keeps the files' order
 
     def rank(item: pytest.Item) -> int:
-        module = item.nodeid.split("::", 1)[0]
+        module = _module(item)
         return SLOW_FIRST.index(module) if module in SLOW_FIRST else len(SLOW_FIRST)
 
     items.sort(key=rank)  # stable: the order within each module is kept
