@@ -42,6 +42,8 @@ PRIORITY_LABELS = {
 # Seconds: a crisis target is often a minute, others ten; the tail goes to an hour.
 WAIT_BUCKETS = (15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0)
 CONNECTION_KINDS = ("widget", "workspace")
+# Why a staff sign-in was refused before its password was checked (gateway/actions/signin.py).
+SIGNIN_REFUSALS = ("address", "address_account", "busy")
 # Sessions by state are counted for the open states only: an index range each, where
 # counting every closed session of years of history would cost a scan per scrape.
 OPEN_STATES = (SessionState.BOT.value, SessionState.QUEUED.value, SessionState.LIVE.value)
@@ -122,6 +124,14 @@ class Metrics:
             ["level"],
             registry=r,
         )
+        self.signin_refused = Counter(
+            "haven_signin_refused",
+            "Staff sign-ins refused before any password check, by why: a throttle "
+            "(address; address_account) or the bound on password hashing (busy). A rise "
+            "is someone trying passwords in bulk (docs/security.md).",
+            ["reason"],
+            registry=r,
+        )
         # Every label value present from the start, so a graph shows 0, not a gap.
         for label in PRIORITY_LABELS.values():
             self.queue_waiting.labels(label)
@@ -132,6 +142,8 @@ class Metrics:
             self.connections.labels(kind)
         for level in RiskLevel:
             self.escalations.labels(level.value)
+        for reason in SIGNIN_REFUSALS:
+            self.signin_refused.labels(reason)
 
     # --- counted as things happen ------------------------------------------
 
@@ -148,6 +160,9 @@ class Metrics:
 
     def escalated(self, level: str) -> None:
         self.escalations.labels(RiskLevel.parse(level).value).inc()
+
+    def sign_in_refused(self, reason: str) -> None:
+        self.signin_refused.labels(reason if reason in SIGNIN_REFUSALS else "busy").inc()
 
     # --- read at scrape ------------------------------------------------------
 

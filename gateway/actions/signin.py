@@ -66,6 +66,11 @@ class SignInResult:
     delayed_s: float = 0.0  # the account's slow-down this attempt waited first
 
 
+def _count_refusal(svc: Services, reason: str) -> None:
+    if svc.metrics is not None:
+        svc.metrics.sign_in_refused(reason)
+
+
 async def _find(svc: Services, username: str) -> Staff | None:
     if not _could_be_username(username):
         return None
@@ -88,6 +93,7 @@ async def sign_in(
     limits = svc.signin_limits
     verdict = await limits.check(address=address, username=username)
     if verdict.refused is not None:
+        _count_refusal(svc, "address" if verdict.refused == "address" else "address_account")
         return SignInResult(None, refused=verdict.refused, retry_after_s=verdict.retry_after_s)
     known = limits.recognises(device, username)
     delay = 0.0 if known else verdict.delay_s
@@ -98,6 +104,7 @@ async def sign_in(
     try:
         matched = await svc.passwords.run(_verify, stored, password, first=known)
     except PasswordWorkBusy:
+        _count_refusal(svc, "busy")
         return SignInResult(None, busy=True, delayed_s=delay)
     if staff is None or not matched or not staff.active:
         await limits.failed(username=username)

@@ -97,6 +97,10 @@ async def test_a_throttled_address_is_told_when_to_try_again_and_others_get_in(
         assert 1 <= int(refused.headers["Retry-After"]) <= svc.settings.login_window_s
         mine = await form_sign_in(counsellor, sam.username, PASSWORD, "198.51.100.30")
         assert mine.status_code == 303 and mine.headers["location"] == "/counsellor/"
+    assert svc.metrics is not None  # the operator sees it (deploy/OPERATIONS.md)
+    figures = svc.metrics.exposition().decode()
+    assert 'haven_signin_refused_total{reason="address_account"} 1.0' in figures
+    assert 'haven_signin_refused_total{reason="address"} 0.0' in figures
 
 
 async def test_at_the_hashing_bound_the_sign_in_page_says_busy_at_once(
@@ -121,6 +125,8 @@ async def test_at_the_hashing_bound_the_sign_in_page_says_busy_at_once(
     finally:
         release.set()
     assert svc.passwords.stats.refused == 1 and svc.passwords.stats.peak_running == 1
+    assert svc.metrics is not None
+    assert 'haven_signin_refused_total{reason="busy"} 1.0' in svc.metrics.exposition().decode()
 
 
 async def test_a_reset_password_is_replaced_before_any_other_page(live_server: LiveServer) -> None:
