@@ -74,6 +74,7 @@ SLOW_FIRST = (
     "tests/gateway/test_restart.py",
     "tests/e2e/test_widget_restart.py",
     "tests/gateway/test_fuzz.py",
+    "tests/counsellor_ui/test_signin_flood.py",
 )
 
 
