@@ -289,6 +289,13 @@ class LiveServer:
                 raise RuntimeError(f"uvicorn did not start within {SERVER_START_S:.0f} s")
             await asyncio.sleep(0.02)
 
+    async def __aenter__(self) -> LiveServer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
     async def stop(self) -> None:
         self.server.should_exit = True
         if self._task is not None:

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from playwright.async_api import Page
+from playwright.async_api import Page, expect
+
+
+async def sign_in(page: Page, base_url: str, username: str, password: str) -> None:
+    """A member of staff signs in through the sign-in page and reaches the queue."""
+    await page.goto(f"{base_url}/counsellor/")
+    await page.get_by_label("Username").fill(username)
+    await page.get_by_label("Password").fill(password)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("heading", name=re.compile("Waiting"))).to_be_visible()
 
 
 async def inject_axe(page: Page, axe_source: str) -> None:

@@ -18,7 +18,7 @@ from playwright.async_api import Browser, expect
 from gateway.services import Services
 from tests.conftest import LiveServer
 from tests.counsellor_ui.support import use_quick_setup
-from tests.e2e.support import no_serious_axe_violations
+from tests.e2e.support import no_serious_axe_violations, sign_in
 from tests.factories import PASSWORD, make_staff
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.browser]
@@ -40,11 +40,7 @@ async def test_an_override_shows_as_a_marker_on_the_dashboard_transcript_and_liv
     # The CSP is bypassed only so that axe-core can be injected for the check.
     desk = await browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
     staff = await desk.new_page()
-    await staff.goto(f"{live_server.http}/counsellor/")
-    await staff.get_by_label("Username").fill(sam.username)
-    await staff.get_by_label("Password").fill(PASSWORD)
-    await staff.get_by_role("button", name="Sign in").click()
-    await expect(staff.get_by_text("You are available")).to_be_visible()
+    await sign_in(staff, live_server.http, sam.username, PASSWORD)
 
     phone = await browser.new_context(viewport={"width": 390, "height": 844})
     person = await phone.new_page()

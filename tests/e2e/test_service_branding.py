@@ -77,12 +77,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 @pytest_asyncio.fixture
 async def live_server(settings: Settings) -> AsyncIterator[LiveServer]:
     # On the port the charity's page names (tests/conftest.py picks one of its own).
-    server = LiveServer(settings)
-    await server.start()
-    try:
+    async with LiveServer(settings) as server:
         yield server
-    finally:
-        await server.stop()
 
 
 @pytest.fixture(autouse=True)

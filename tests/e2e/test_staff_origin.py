@@ -25,7 +25,7 @@ from gateway.services import Services
 from gateway.settings import Settings
 from tests.conftest import LiveServer, make_settings
 from tests.counsellor_ui.support import use_quick_setup
-from tests.e2e.support import no_serious_axe_violations, one_page_site
+from tests.e2e.support import no_serious_axe_violations, one_page_site, sign_in
 from tests.factories import PASSWORD, make_staff
 from tests.services import free_port
 
@@ -90,12 +90,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 @pytest_asyncio.fixture
 async def live_server(settings: Settings) -> AsyncIterator[LiveServer]:
-    server = LiveServer(settings)  # on the port the charity's page names
-    await server.start()
-    try:
+    async with LiveServer(settings) as server:  # on the port the charity's page names
         yield server
-    finally:
-        await server.stop()
 
 
 @pytest.fixture(autouse=True)
@@ -116,10 +112,7 @@ async def test_the_charitys_page_cannot_drive_a_signed_in_counsellors_workspace(
     # framing is checked in a second, ordinary window below.
     context = await browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
     staff = await context.new_page()
-    await staff.goto(f"{GATEWAY}/counsellor/")
-    await staff.get_by_label("Username").fill(sam.username)
-    await staff.get_by_label("Password").fill(PASSWORD)
-    await staff.get_by_role("button", name="Sign in").click()
+    await sign_in(staff, GATEWAY, sam.username, PASSWORD)
     await expect(staff.get_by_text("You are available")).to_be_visible()
     # The worst case: the page even knows the counsellor's CSRF token.
     token = await staff.locator('input[name="csrf_token"]').first.get_attribute("value")
