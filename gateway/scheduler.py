@@ -16,8 +16,8 @@ import time
 from gateway.actions.bot import due_checkins, fire_checkin
 from gateway.actions.daily_figures import settle_days
 from gateway.actions.handover import due_transfer_offers, expire_transfer_offer
-from gateway.actions.redact_sweep import REDACT_EVERY_S, redact_closed
-from gateway.actions.retention import PURGE_EVERY_S, purge_expired
+from gateway.actions.redact_sweep import REDACT_BATCH, REDACT_EVERY_S, redact_closed
+from gateway.actions.retention import PURGE_BATCH, PURGE_EVERY_S, purge_expired
 from gateway.actions.signin import forget_expired_sessions
 from gateway.actions.timers import (
     abandon_waiting,
@@ -64,6 +64,12 @@ async def fire_due_timers(runtime: Runtime) -> int:
     return fired
 
 
+# Retention batches per round of the timer loop (each a short transaction, tens of
+# milliseconds): a round stays well under a second, and a backlog continues at the
+# next round, TIMER_POLL_S later.
+RETENTION_BATCHES_PER_ROUND = 10
+
+
 class RetentionRounds:
     """The retention purge and the redaction sweep, each on its own rhythm, and a log
     checkpoint an erase still owes (docs/security.md, "Retention, erasure and
@@ -74,13 +80,17 @@ class RetentionRounds:
         self.next_purge = self.next_sweep = 0.0
 
     async def run_due(self, svc: Services) -> None:
+        # A backlog (the first start on a year of chats) is taken a slice a round, so
+        # the other timers of this loop (check-ins, dropped counsellors) keep firing.
         now = time.monotonic()
         if now >= self.next_sweep:
-            self.next_sweep = now + REDACT_EVERY_S
-            await redact_closed(svc)
+            swept = await redact_closed(svc, max_batches=RETENTION_BATCHES_PER_ROUND)
+            more = swept >= RETENTION_BATCHES_PER_ROUND * REDACT_BATCH
+            self.next_sweep = now if more else now + REDACT_EVERY_S
         if now >= self.next_purge:
-            self.next_purge = now + PURGE_EVERY_S
-            await purge_expired(svc)
+            purged = await purge_expired(svc, max_batches=RETENTION_BATCHES_PER_ROUND)
+            more = purged.sessions >= RETENTION_BATCHES_PER_ROUND * PURGE_BATCH
+            self.next_purge = now if more else now + PURGE_EVERY_S
         await pay_owed_checkpoint(svc.db)
 
 

@@ -124,16 +124,17 @@ async def _sweep_batch(svc: Services) -> tuple[int, int]:
     return len(claimed), masked
 
 
-async def redact_closed(svc: Services) -> int:
-    """Mask contact details in every closed chat not yet swept; how many were swept."""
+async def redact_closed(svc: Services, *, max_batches: int | None = None) -> int:
+    """Mask contact details in every closed chat not yet swept (at most ``max_batches``
+    batches of them); how many were swept."""
     if not svc.settings.redact:
         return 0
-    swept = masked = 0
-    while True:
+    swept = masked = batches = 0
+    while max_batches is None or batches < max_batches:
         batch, texts = await _sweep_batch(svc)
         if not batch:
             break
-        swept, masked = swept + batch, masked + texts
+        swept, masked, batches = swept + batch, masked + texts, batches + 1
     if masked:  # the originals leave the SQLite log too (gateway/scrub.py)
         await forget_deleted_text(svc.db)
     return swept

@@ -137,16 +137,19 @@ async def _forget_rating_comments(svc: Services, cutoff: datetime) -> int:
     return len(forgotten)
 
 
-async def purge_expired(svc: Services, *, staff_id: int | None = None) -> PurgeResult:
-    """Remove the text of every conversation past its retention, batch by batch, then
-    make sure the deleted text has left the database files (gateway/scrub.py)."""
+async def purge_expired(
+    svc: Services, *, staff_id: int | None = None, max_batches: int | None = None
+) -> PurgeResult:
+    """Remove the text of every conversation past its retention, batch by batch (at
+    most ``max_batches`` of them: the timer loop takes a backlog a slice at a time),
+    then make sure the deleted text has left the database files (gateway/scrub.py)."""
     cutoff = retention_cutoff(svc, svc.clock())
-    sessions = 0
-    while True:
+    sessions = batches = 0
+    while max_batches is None or batches < max_batches:
         purged = await _purge_batch(svc, cutoff, staff_id)
         if not purged:
             break
-        sessions += purged
+        sessions, batches = sessions + purged, batches + 1
     comments = await _forget_rating_comments(svc, cutoff)
     clean = True
     if sessions or comments:

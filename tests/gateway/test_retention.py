@@ -9,6 +9,7 @@ timer loop's round, ``haven purge``, and ratings' words.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import timedelta
@@ -18,7 +19,7 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import func, select
 
-from gateway import cli
+from gateway import cli, scheduler
 from gateway.actions import retention
 from gateway.actions.audit import PURGE
 from gateway.actions.messages import post_counsellor_message, post_user_message
@@ -278,3 +279,31 @@ def test_retention_days_is_read_and_checked() -> None:
         load_settings({"HAVEN_RETENTION_DAYS": "-1"})
     assert load_settings({}).redact is True
     assert load_settings({"HAVEN_REDACT": "off"}).redact is False
+
+
+@asynchronous
+async def test_the_timer_loop_takes_a_backlog_a_slice_a_round(
+    svc: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for module in (retention, scheduler):
+        monkeypatch.setattr(module, "PURGE_BATCH", 2)
+    monkeypatch.setattr(scheduler, "RETENTION_BATCHES_PER_ROUND", 2)
+    for _ in range(9):
+        chat = await make_session(svc)
+        await leave_session(svc, session_id=chat.id)
+    travel(svc, 31)
+    rounds = scheduler.RetentionRounds()
+    purged = []
+    for _ in range(3):
+        await rounds.run_due(svc)
+        async with svc.read() as session:
+            purged.append(
+                (
+                    await session.execute(
+                        select(func.count()).where(ChatSession.purged_at.is_not(None))
+                    )
+                ).scalar_one()
+            )
+    # Four a round (two batches of two), the rest at the next round, then an hour's rest.
+    assert purged == [4, 8, 9]
+    assert rounds.next_purge > time.monotonic() + retention.PURGE_EVERY_S / 2
