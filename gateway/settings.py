@@ -110,13 +110,13 @@ class Settings:
     # --- Abuse limits that survive reconnects (gateway/abuse/; docs/security.md, "Abuse") ---
     # Counted per client address (as a keyed hash, never the address) and per session,
     # in memory or in Redis when the broker is Redis. Each is a ``limits`` string such
-    # as "10/minute;60/hour"; every amount must be at least 1, so a person's first
+    # as "10/minute,60/hour"; every amount must be at least 1, so a person's first
     # session, message or resume is never refused. A school or a hostel may put many
     # people behind one address, so they are generous for people and tight for scripts.
     # New sessions: a burst (ten people of one school in a minute) and a sustained rate.
-    limit_sessions_per_address: str = "10/minute;60/hour"
+    limit_sessions_per_address: str = "10/minute,60/hour"
     # "Talk to a person" presses: a person presses it once or twice a chat.
-    limit_escalations_per_address: str = "10/minute;60/hour"
+    limit_escalations_per_address: str = "10/minute,60/hour"
     # Messages across every connection and session of an address, and of one session
     # across its connections (the per-connection limit above resets on reconnect).
     limit_messages_per_address: str = "120/minute"
@@ -131,7 +131,7 @@ class Settings:
     # An address making more sessions than this has its later ones grouped as a
     # flood (ordered after everyone else, cleared by a supervisor in one press);
     # the first of them keeps its place.
-    flood_sessions: str = "5/2 minutes"
+    flood_sessions: str = "5/2minutes"
     # Proof of work before a new session: "off", "load" (only while the whole service
     # is making more new sessions than challenge_load) or "always".
     challenge: str = "load"

@@ -120,21 +120,22 @@ class AbuseLimits:
         return await self.hit_all([(limit, key, cost)])
 
     async def hit_all(self, hits: Sequence[tuple[Limit, str, int]]) -> Refused | None:
-        """Count several ``(limit, key, cost)`` at once, each tested before any is
-        counted: a refusal counts nothing. A cost above a limit's amount counts as the
-        amount, so one very long transcript can still be read back once per window."""
+        """Count several ``(limit, key, cost)`` in turn, stopping at the first refusal.
+
+        Each count is one atomic step of the storage (a lock in memory, a script in
+        Redis), so many connections arriving at once cannot all pass a test before any
+        of them is counted. A refused step counts nothing; the steps before it stay
+        counted (a refused attempt still used them). A cost above a limit's amount
+        counts as the amount, so one very long transcript can still be read back
+        once per window."""
         try:
             for limit, key, cost in hits:
                 for item in self.items[limit]:
                     amount = min(cost, item.amount)
-                    test = self.strategy(limit).test
-                    if amount and not await test(item, limit.value, key, cost=amount):
+                    if amount and not await self.strategy(limit).hit(
+                        item, limit.value, key, cost=amount
+                    ):
                         return await self._refused(limit, item, key)
-            for limit, key, cost in hits:
-                for item in self.items[limit]:
-                    amount = min(cost, item.amount)
-                    if amount:
-                        await self.strategy(limit).hit(item, limit.value, key, cost=amount)
         except Exception:  # fail open: never refuse a person for a counter
             log.warning("abuse limits unavailable; %d limits not counted", len(hits))
         return None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import Final
+from typing import Final, NoReturn
 
 import msgspec
 
@@ -22,6 +22,8 @@ from gateway.live.socket import LiveSocket
 # A phone solves the default challenge in a second or two; a minute covers an old one
 # in a background tab, and a client that does not know the frame is told then.
 CHALLENGE_WAIT_S: Final = 60.0
+# How long a refused hello waits before its answer (``refuse_later``).
+REFUSAL_PAUSE_S: Final = 1.0
 
 _WORDS: Final = {
     Limit.SESSIONS_PER_ADDRESS: (
@@ -81,14 +83,25 @@ def refusal(
     )
 
 
+async def refuse_later(
+    socket: LiveSocket[p.ClientFrame, p.ServerFrame], error: p.ErrorOut
+) -> NoReturn:
+    """Refuse a hello: a short pause, the error, and close with 1013 (try again later).
+
+    The pause costs a person nothing and holds one of the address's few connections
+    (HAVEN_MAX_CONNECTIONS_PER_ADDRESS), so a client that reconnects at once to be
+    refused again is slowed to a few refusals a second instead of thousands."""
+    await asyncio.sleep(REFUSAL_PAUSE_S)
+    await socket.final(error, p.Close.TRY_AGAIN, "try again later")
+
+
 def resume_costs(view: SessionView, last_seq: int, address: str) -> list[tuple[Limit, str, int]]:
     """A resume's costs: one resume, and the lines it will be sent again (all of them
     when the client is ahead of the server, PROTOCOL.md 6)."""
     lines = view.last_seq - last_seq if last_seq <= view.last_seq else view.last_seq
     session = f"s{view.id}"
-    return [
+    return [  # the address's resume is counted before the session is read
         (Limit.RESUMES_PER_SESSION, session, 1),
-        (Limit.RESUMES_PER_ADDRESS, address, 1),
         (Limit.CATCHUP_LINES_PER_SESSION, session, lines),
         (Limit.CATCHUP_LINES_PER_ADDRESS, address, lines),
     ]

@@ -47,7 +47,13 @@ from gateway.events import (
     session_channel,
 )
 from gateway.live.feed import FrameBuilder, TranscriptFeed
-from gateway.live.guard import answered_challenge, message_costs, refusal, resume_costs
+from gateway.live.guard import (
+    answered_challenge,
+    message_costs,
+    refusal,
+    refuse_later,
+    resume_costs,
+)
 from gateway.live.hub import LiveMember
 from gateway.live.socket import QUIET, FellBehind, LiveSocket
 from gateway.live.supervisor import Supervisor
@@ -247,17 +253,22 @@ class ChatConnection(LiveMember):
     async def _open_session(self, hello: p.Hello) -> tuple[SessionView, str | None, BotTurn | None]:
         if hello.token is None:
             return await self._new_session(hello)
+        # Resumes are bounded (docs/security.md, "Abuse"): an address resuming over and
+        # over is refused before any database read; then the session's own limits and
+        # the lines a resume from far back would send again.
+        refused = await self.abuse.limits.hit(Limit.RESUMES_PER_ADDRESS, self.address_key)
+        if refused is not None:
+            await refuse_later(self.socket, refusal(refused))
         session = await find_session(self.svc, token=hello.token)
         if session is None:
             await self.socket.final(
                 p.error("unknown_token"), p.Close.UNKNOWN_TOKEN, "unknown token"
             )
-        # A resume from far back of a long transcript is bounded (docs/security.md).
         refused = await self.abuse.limits.hit_all(
             resume_costs(session, hello.last_seq, self.address_key)
         )
         if refused is not None:
-            await self.socket.final(refusal(refused), p.Close.TRY_AGAIN, "resume later")
+            await refuse_later(self.socket, refusal(refused))
         return session, None, None
 
     async def _new_session(self, hello: p.Hello) -> tuple[SessionView, str, BotTurn]:
@@ -267,9 +278,7 @@ class ChatConnection(LiveMember):
         refused = await abuse.limits.hit(Limit.SESSIONS_PER_ADDRESS, self.address_key)
         if refused is not None:
             helplines = self.svc.bot.helplines(self.svc.bot.locale_for(hello.locale or "en"))
-            await self.socket.final(
-                refusal(refused, helplines=helplines), p.Close.TRY_AGAIN, "new session later"
-            )
+            await refuse_later(self.socket, refusal(refused, helplines=helplines))
         if await abuse.challenges.required():
             hello = await answered_challenge(self.socket, abuse.challenges, hello)
         view, token, turn = await open_session(

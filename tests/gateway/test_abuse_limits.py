@@ -160,6 +160,27 @@ async def test_resumes_per_session_are_limited(sqlite_template: Path, tmp_path: 
         assert await close_code(again) == 1013
 
 
+async def test_resumes_arriving_at_once_cannot_all_pass_the_limit(
+    sqlite_template: Path, tmp_path: Path
+) -> None:
+    async with serve_limited(
+        sqlite_template, tmp_path, limit_catchup_lines_per_session="1000/minute"
+    ) as server:
+        client = await greeted_from(server, ATTACKER)
+        token = client.token
+        await client.close()
+        sessions = await all_sessions(server.settings.database_url)
+        await add_lines(services_of(server), sessions[0].id, ["a line"] * 400)
+        # Eight resumes from the start at once: each counts before the next is tested.
+        answers = await asyncio.gather(
+            *(hello_from(server, ATTACKER, token=token, last_seq=0) for _ in range(8))
+        )
+        kinds = sorted(first["type"] for _, first in answers)
+        assert kinds == ["error"] * 6 + ["welcome"] * 2
+        for again, _ in answers:
+            await again.close()
+
+
 async def test_a_long_transcript_is_read_back_whole_once_then_the_budget_says_wait(
     sqlite_template: Path, tmp_path: Path
 ) -> None:
