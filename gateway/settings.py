@@ -277,8 +277,13 @@ class Settings:
         development. Never the widget's list (``allowed_origins``): a script on the
         charity's site must not drive a counsellor's socket or forms.
         """
-        parts = urlsplit(self.effective_public_url)
-        origins = {f"{parts.scheme}://{parts.netloc}".lower()}
+        parts = urlsplit(self.effective_public_url.lower())
+        host = parts.netloc.rsplit("@", 1)[-1]
+        # A browser leaves the scheme's default port out of Origin.
+        default_port = {"http": ":80", "https": ":443"}.get(parts.scheme, "")
+        if default_port and host.endswith(default_port):
+            host = host[: -len(default_port)]
+        origins = {f"{parts.scheme}://{host}"}
         if self.development:
             origins |= {f"http://127.0.0.1:{self.port}", f"http://localhost:{self.port}"}
         return frozenset(origins)

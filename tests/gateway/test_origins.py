@@ -66,6 +66,11 @@ async def test_own_origins_are_the_public_url_and_never_the_widget_list() -> Non
         allowed_origins=("https://www.example.org",),
     )
     assert production.own_origins == {"https://chat.example.org"}
+    # As a browser writes Origin: lower case, no default port, no path.
+    written = replace(production, public_url="https://Chat.Example.org:443/helpline/")
+    assert written.own_origins == {"https://chat.example.org"}
+    on_a_port = replace(production, public_url="http://gateway.test:8080")
+    assert on_a_port.own_origins == {"http://gateway.test:8080"}
     assert production.effective_allowed_origins == {"https://www.example.org"}
     development = Settings(port=8123, allowed_origins=("http://localhost:9000",))
     assert development.own_origins == {
