@@ -31,6 +31,7 @@ SUPERVISOR_ONLY = {"/supervisor", "/supervisor/live", "/canned", "/canned/delete
 SUPERVISOR_ONLY |= {"/staff/active", "/staff/role", "/staff/reset", "/staff/unlock"}
 SUPERVISOR_ONLY |= {"/statistics", "/statistics.csv"}  # statistics_views.py
 SUPERVISOR_ONLY |= {"/erase"}  # admins alone erase by reference (erase_views.py)
+SUPERVISOR_ONLY |= {"/audit", "/audit.csv"}  # admins alone read the audit log (audit_views.py)
 # Stepping into someone else's chat (counsellor_ui/supervision_views.py).
 SUPERVISOR_ONLY |= {f"/sessions/{{session_id:int}}/{step}" for step in ("watch", "whisper")}
 SUPERVISOR_ONLY |= {f"/sessions/{{session_id:int}}/{step}" for step in ("join", "take-over")}
