@@ -68,6 +68,7 @@ SERVER_START_S = 60.0
 # alone on a minute-long test while the others are idle. Add a module here when its
 # tests take more than ~10 s each (`pytest --durations=30` shows them).
 SLOW_FIRST = (
+    "tests/gateway/test_input_sweep.py",  # its page sweep: 60-100 s per database
     "tests/gateway/test_connection_memory.py",
     "tests/gateway/test_lifecycle_stateful.py",
     "tests/gateway/test_two_processes.py",
