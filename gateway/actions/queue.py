@@ -270,8 +270,7 @@ async def return_to_queue(
 
     A new wait begins (gateway/actions/waits.py): its cause is ``cause``, or the
     reason when that is "dropped" or "released". The audit log gets a "release"
-    line for the counsellor who held it (none when a timer had already cleared
-    the holder), its detail ``why`` or the reason in words.
+    line for the counsellor who held it, its detail ``why`` or the reason in words.
     """
     audit(
         tx,

@@ -66,24 +66,23 @@ async def due_dropped_chats(svc: Services) -> list[int]:
 
 
 async def return_dropped_chat(svc: Services, *, session_id: int) -> bool:
-    """Fire one grace timer: back to the front of the queue, once, if still due."""
+    """Fire one grace timer: back to the front of the queue, once, if still due.
+
+    The chat is locked first and the condition checked under the lock, so the
+    audit line's "release" still names the counsellor whose workspace was lost."""
     async with svc.transaction() as tx:
-        taken = (
+        chat = await lock_session(tx, session_id)
+        due = (
             await tx.session.execute(
-                update(ChatSession)
-                .where(
+                select(ChatSession.id).where(
                     ChatSession.id == session_id,
                     ChatSession.state == SessionState.LIVE.value,
                     _counsellor_gone(_grace_cutoff(svc, tx.now)),
                 )
-                .values(state=SessionState.QUEUED.value, counsellor_id=None, queue_front=True)
-                .returning(ChatSession.id)
             )
         ).scalar_one_or_none()
-        if taken is None:
+        if due is None:
             return False
-        chat = await lock_session(tx, session_id)
-        await tx.session.refresh(chat)
         await return_to_queue(tx, chat, text=DROPPED, reason="dropped")
     return True
 
