@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -53,8 +54,19 @@ def _shown(value: Any) -> Any:
     return value
 
 
+_MARKER = re.compile(r"\[U\+[0-9A-F]{4,6}\]")
+
+
+def marked(value: Any) -> Markup:
+    """Text for an HTML text node, each hidden character's marker drawn as a badge."""
+    text = str(escape(reveal_invisible("" if value is None else str(value))))
+    badge = r'<span class="hidden-char">\g<0></span>'
+    return Markup(_MARKER.sub(badge, text))  # noqa: S704 - escaped; a marker is [U+hex]
+
+
 templates = Jinja2Templates(directory=HERE / "templates", context_processors=[service_context])
 templates.env.finalize = _shown
+templates.env.filters["marked"] = marked
 templates.env.filters["waiting_for"] = waiting_for
 templates.env.filters["clock_time"] = clock_time
 templates.env.filters["duration"] = duration

@@ -81,7 +81,7 @@
       w.textContent = waiting(row.queued_at);
       tr.querySelector(".mood").textContent = row.mood || "\u2013";
       tr.querySelector(".locale").textContent = row.locale;
-      tr.querySelector(".preview").textContent = row.preview;
+      window.havenShown(tr.querySelector(".preview"), row.preview);
       var form = tr.querySelector("form.claim");
       form.action = "/counsellor/sessions/" + row.session_id + "/claim";
       form.querySelector("button").setAttribute("aria-label", "Claim chat " + row.session_id);

@@ -24,7 +24,7 @@
     if (frame.seq) li.dataset.seq = frame.seq;
     var w = document.createElement("span"); w.className = "who"; w.textContent = who(frame);
     var t = document.createElement("time"); t.setAttribute("datetime", frame.at);
-    var p = document.createElement("p"); p.className = "text"; p.textContent = frame.text;
+    var p = document.createElement("p"); p.className = "text"; window.havenShown(p, frame.text);
     li.append(w, " ", t);
     if (mark) {
       var m = document.createElement("span"); m.className = "mark"; m.textContent = mark;
@@ -43,7 +43,7 @@
     var w = document.createElement("span"); w.className = "who";
     w.textContent = "Staff only, never shown to the person: from " + frame.from_name;
     var t = document.createElement("time"); t.setAttribute("datetime", frame.at);
-    var p = document.createElement("p"); p.className = "text"; p.textContent = frame.text;
+    var p = document.createElement("p"); p.className = "text"; window.havenShown(p, frame.text);
     li.append(w, " ", t, p);
     localTimes(li);
     return li;

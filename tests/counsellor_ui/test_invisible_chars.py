@@ -9,9 +9,12 @@ transcript) and every frame (the queue's preview, the live chat) carries
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
+from counsellor_ui.web import marked
 from gateway.actions.queue import ordered_queue
 from gateway.models import Message
 from gateway.services import Services
@@ -26,6 +29,11 @@ RLO = "\u202e"
 WRITTEN = f"pay {RLO}01 and \u200bhidden\u2066 bits\ufeff"
 SHOWN = "pay [U+202E]01 and [U+200B]hidden[U+2066] bits[U+FEFF]"
 HIDDEN = (RLO, "\u200b", "\u2066", "\ufeff")
+
+
+def unbadged(html: str) -> str:
+    """A page's HTML with each marker's badge (a styled span) reduced to the marker."""
+    return re.sub(r'<span class="hidden-char">(\[U\+[0-9A-F]+\])</span>', r"\1", html)
 
 
 async def test_a_persons_override_characters_are_shown_as_markers_to_staff(
@@ -52,13 +60,14 @@ async def test_a_persons_override_characters_are_shown_as_markers_to_staff(
     await queue_socket.close()
 
     dashboard = await sam.get("/counsellor/")
-    assert SHOWN in dashboard.text
+    assert SHOWN in unbadged(dashboard.text)
+    assert '<span class="hidden-char">[U+202E]</span>' in dashboard.text
     assert "Sam[U+202E]" in dashboard.text
 
     claimed = await sam.post(f"/counsellor/sessions/{chat.id}/claim")
     assert claimed.status_code == 303
     conversation = await sam.get(f"/counsellor/sessions/{chat.id}")
-    assert SHOWN in conversation.text
+    assert SHOWN in unbadged(conversation.text)
 
     live = await sam.socket(chat.id)
     history = await frames_until(live, lambda f: f["type"] == "message" and "pay" in f["text"])
@@ -100,3 +109,10 @@ async def test_a_transfer_answer_names_the_colleague_with_markers(live_server: L
     assert answer.json()["ok"] is True
     assert "Sam[U+202E]'s handover note" in answer.json()["message"]
     await person.close()
+
+
+async def test_the_badge_filter_escapes_first_and_badges_only_markers() -> None:
+    assert marked(f"<b>{RLO}x</b>") == (
+        '&lt;b&gt;<span class="hidden-char">[U+202E]</span>x&lt;/b&gt;'
+    )
+    assert marked(None) == "" and marked("plain") == "plain"

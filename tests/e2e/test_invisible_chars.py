@@ -63,6 +63,8 @@ async def test_an_override_shows_as_a_marker_on_the_dashboard_transcript_and_liv
     await expect(queue).to_contain_text("pay [U+202E]01 today", timeout=TIMEOUT)
     await staff.reload()
     await expect(queue).to_contain_text("pay [U+202E]01 today")
+    # Drawn as a badge, so it cannot pass for the person's own words.
+    await expect(queue.locator(".hidden-char")).to_have_text("[U+202E]")
     assert RLO not in await staff.content()
     await staff.screenshot(path=artifacts / "invisible-1-dashboard.png")
 
@@ -73,6 +75,8 @@ async def test_an_override_shows_as_a_marker_on_the_dashboard_transcript_and_liv
     await box.fill(f"{RLO}again, sorry")
     await person.get_by_role("button", name="Send").click()
     await expect(transcript).to_contain_text("[U+202E]again, sorry", timeout=TIMEOUT)
+    # Both badges: the server's page drew one, the live chat's script the other.
+    await expect(transcript.locator(".hidden-char")).to_have_count(2)
     assert RLO not in await transcript.inner_text()
     await staff.screenshot(path=artifacts / "invisible-2-chat.png")
     await no_serious_axe_violations(staff, axe_source)
