@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import uvicorn
 
 from gateway import cli
 from gateway.live import widget
@@ -131,15 +132,28 @@ async def test_connections_per_address_are_capped_and_the_address_is_not_logged(
 async def test_haven_serve_runs_uvicorn_with_the_protocol_limits(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    ran: dict[str, Any] = {}
+    """``haven serve`` hands uvicorn the protocol's limits and the gateway's timeouts."""
+    configs: list[uvicorn.Config] = []
+
+    class Recorded:
+        started = True
+
+        def __init__(self, config: uvicorn.Config) -> None:
+            configs.append(config)
+
+        def run(self) -> None:
+            """Serve nothing: the test reads the configuration."""
+
     monkeypatch.setattr(cli, "create_app", lambda settings: "the app")
-    monkeypatch.setattr(cli.uvicorn, "run", lambda app, **options: ran.update(options))
+    monkeypatch.setattr(cli.uvicorn, "Server", Recorded)
     settings = cli.load_settings({})
     cli.serve(settings)
-    assert ran["ws_max_size"] == settings.max_frame_bytes * 4
-    assert ran["ws_per_message_deflate"] is False
-    assert ran["ws_ping_interval"] == ran["ws_ping_timeout"] == settings.heartbeat_s
-    assert ran["access_log"] is False
+    (config,) = configs
+    assert config.ws_max_size == settings.max_frame_bytes * 4
+    assert config.ws_per_message_deflate is False
+    assert config.ws_ping_interval == config.ws_ping_timeout == settings.heartbeat_s
+    assert config.timeout_keep_alive == settings.keep_alive_timeout_s
+    assert config.access_log is False
 
 
 async def test_a_failure_closes_only_that_connection_and_logs_no_text(
