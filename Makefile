@@ -91,8 +91,12 @@ run: $(INSTALL_STAMP)
 
 # --dist loadgroup hands out tests one at a time, except the modules that
 # tests/conftest.py lists in ONE_WORKER: each of those runs on one worker, in order.
+# --timeout-method=thread: a test past its time limit (pyproject's timeout) has its
+# stacks printed and its worker replaced, and the run goes on. The default (signal)
+# raises inside whatever runs at that moment (an asyncio task can keep it): a browser
+# test under load was seen still waiting 16 minutes past its limit, the run hung.
 test: $(INSTALL_STAMP) node-deps
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup --timeout-method=thread $(PYTEST_ARGS)
 	@$(MAKE) eval
 
 # Crisis detection against the labelled corpus (tests/corpus, docs/safeguarding.md).
