@@ -218,7 +218,9 @@ async def main(args: argparse.Namespace) -> None:
             "unbounded": await measure(
                 "unbounded", "bench.resume_storm:unbounded_app", {}, db_file, token, args
             ),
-            "bounded": await measure("bounded", "gateway.app:create_app", {}, db_file, token, args),
+            "bounded": await measure(
+                "bounded", "gateway.app:create_app", SHIPPED, db_file, token, args
+            ),
         }
     finally:
         shutil.rmtree(base, ignore_errors=True)
