@@ -10,7 +10,8 @@ Phases one after another, in one run on one machine:
 2. ``quiet``: the gateway (a uvicorn subprocess with its shipped limits; only the
    timers that would move a chat are lengthened) under the same people.
 3. one phase per ``--floods`` kind: the same gateway and people, while one client at
-   its own loopback address (127.0.0.9), four connections at a time with no pause,
+   its own loopback address (127.0.0.9), ``--flood-connections`` at a time (20, the
+   most one address may hold open) with no pause,
    floods: ``sessions`` (new sessions in crisis asking for a counsellor at once),
    ``resumes`` (a ``--transcript``-line transcript asked for from ``last_seq`` 0),
    ``frames`` (says past every rate limit and broken frames), or ``mixed`` (each in
@@ -56,7 +57,6 @@ from gateway.services import Services
 from gateway.settings import Settings
 
 FLOODER = "127.0.0.9"
-FLOOD_LOOPS = 4  # the flooder's connections at once
 CLIENT_ERRORS = (ConnectionClosed, InvalidHandshake, OSError, TimeoutError)
 # The gateway as shipped, except what the bench itself needs: its clients' Origin,
 # no typing pause, and no timer moving a chat while it is measured.
@@ -211,7 +211,7 @@ async def flood(
         except CLIENT_ERRORS as exc:  # refused at the handshake, or closed mid-flood
             tally[f"ended by {type(exc).__name__}"] += 1
             await asyncio.sleep(0.01)
-        n += FLOOD_LOOPS
+        n += 1000
 
 
 async def measure(
@@ -221,7 +221,7 @@ async def measure(
     people = [person(base_ws, f"127.0.0.{10 + i}", phase, args) for i in range(args.people)]
     flooding = [
         flood(base_ws, kind, token, args.phase_s, phase.flood, worker)
-        for worker in range(FLOOD_LOOPS if kind else 0)
+        for worker in range(args.flood_connections if kind else 0)
     ]
     await asyncio.gather(*people, *flooding)
     return phase
@@ -292,6 +292,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--interval-s", type=float, default=2.0)
     parser.add_argument("--transcript", type=int, default=2000)
     parser.add_argument("--pg-dsn", default=Config().pg_dsn)
+    # As many as the gateway lets one address hold open (HAVEN_MAX_CONNECTIONS_PER_ADDRESS).
+    parser.add_argument("--flood-connections", type=int, default=20)
     parser.add_argument(
         "--floods",
         default="mixed",
