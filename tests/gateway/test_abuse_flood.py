@@ -6,12 +6,16 @@ the helplines, and the audit log says who did it."""
 from __future__ import annotations
 
 import asyncio
+import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import redis.asyncio as aioredis
 from sqlalchemy import select
 
+from gateway.abuse import AbuseGuard
 from gateway.actions.audit import FLOOD_CLEAR
 from gateway.actions.floods import flood_groups
 from gateway.actions.queue import ordered_queue
@@ -33,6 +37,7 @@ from tests.gateway.abuse_support import (
     with_limits,
 )
 from tests.gateway.test_protocol_support import services_of
+from tests.services import REDIS_URL, missing, port_open
 
 pytestmark = pytest.mark.asyncio
 FLOOD = 24  # sessions the attacker makes (the observed attack made ~950 in 30 s)
@@ -143,3 +148,35 @@ async def _session_ids(svc: Services) -> list[int]:
     async with svc.read() as session:
         query = select(ChatSession.id).order_by(ChatSession.id)
         return list((await session.execute(query)).scalars())
+
+
+@pytest.mark.redis
+async def test_two_processes_share_one_flood_label_in_redis(tmp_path: Path) -> None:
+    if not port_open("127.0.0.1", 6379):
+        missing("Redis on 127.0.0.1:6379")
+    prefix = f"haven-test-{uuid.uuid4().hex[:8]}:"
+    settings = make_settings(
+        "sqlite+aiosqlite://", tmp_path, broker_url=REDIS_URL, broker_channel_prefix=prefix
+    )
+    settings = replace(settings, flood_sessions="3/2minutes")
+    one, two = AbuseGuard(settings), AbuseGuard(settings)
+    key = one.limits.address(ATTACKER)
+    try:
+        marks = [
+            await (one if n % 2 else two).floods.new_session(key, session_id=n) for n in range(1, 7)
+        ]
+        # Three are under the threshold; the fourth takes the window's ids but the first.
+        assert marks[:3] == [None, None, None]
+        assert [m.earlier for m in marks[3:] if m] == [(2, 3, 4), (), ()]
+        assert len({m.label for m in marks[3:] if m}) == 1
+    finally:
+        await one.close()
+        await two.close()
+    admin = aioredis.Redis.from_url(REDIS_URL, decode_responses=True)
+    try:
+        keys = [k async for k in admin.scan_iter(match=f"{prefix}*")]
+        assert keys and not [k for k in keys if ATTACKER in k]
+        assert all(ttl > 0 for ttl in [await admin.ttl(k) for k in keys])
+        await admin.delete(*keys)
+    finally:
+        await admin.aclose()
