@@ -13,6 +13,7 @@ import redis.asyncio as aioredis
 
 from gateway.settings import SettingsError, load_settings
 from tests.chat_client import is_ack, is_type
+from tests.conftest import LiveServer
 from tests.gateway.abuse_support import (
     ATTACKER,
     PERSON,
@@ -160,17 +161,24 @@ async def test_resumes_per_session_are_limited(sqlite_template: Path, tmp_path: 
         assert await close_code(again) == 1013
 
 
+async def long_session(server: LiveServer, lines: int) -> tuple[str, int]:
+    """A session from the attacker's address with ``lines`` more lines: its token and
+    last seq (no connection left open)."""
+    client = await greeted_from(server, ATTACKER)
+    assert client.token is not None
+    await client.close()
+    sessions = await all_sessions(server.settings.database_url)
+    texts = [f"line {n}" for n in range(lines)]
+    return client.token, await add_lines(services_of(server), sessions[0].id, texts)
+
+
 async def test_resumes_arriving_at_once_cannot_all_pass_the_limit(
     sqlite_template: Path, tmp_path: Path
 ) -> None:
     async with serve_limited(
         sqlite_template, tmp_path, limit_catchup_lines_per_session="1000/minute"
     ) as server:
-        client = await greeted_from(server, ATTACKER)
-        token = client.token
-        await client.close()
-        sessions = await all_sessions(server.settings.database_url)
-        await add_lines(services_of(server), sessions[0].id, ["a line"] * 400)
+        token, _ = await long_session(server, 400)
         # Eight resumes from the start at once: each counts before the next is tested.
         answers = await asyncio.gather(
             *(hello_from(server, ATTACKER, token=token, last_seq=0) for _ in range(8))
@@ -187,13 +195,7 @@ async def test_a_long_transcript_is_read_back_whole_once_then_the_budget_says_wa
     async with serve_limited(
         sqlite_template, tmp_path, limit_catchup_lines_per_session="1000/minute"
     ) as server:
-        client = await greeted_from(server, ATTACKER)
-        token = client.token
-        await client.close()
-        sessions = await all_sessions(server.settings.database_url)
-        last = await add_lines(
-            services_of(server), sessions[0].id, [f"line {n}" for n in range(700)]
-        )
+        token, last = await long_session(server, 700)
         # From the start: every line once, in order (sent in batches, nothing skipped).
         reader = await connect_from(server, ATTACKER)
         await reader.hello(token=token, last_seq=0)
