@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 import threading
@@ -10,6 +11,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from playwright.async_api import Page, expect
+
+
+async def wait_for_expression(page: Page, expression: str, timeout_s: float = 30.0) -> None:
+    """Poll ``expression`` in the page until it is truthy. Playwright's
+    ``wait_for_function`` compiles its argument with ``new Function``, which the
+    pages' Content-Security-Policy (no 'unsafe-eval') refuses; ``evaluate`` is not."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while not await page.evaluate(expression):
+        if loop.time() > deadline:
+            raise TimeoutError(f"still false after {timeout_s:.0f} s: {expression}")
+        await asyncio.sleep(0.1)
 
 
 async def sign_in(page: Page, base_url: str, username: str, password: str) -> None:

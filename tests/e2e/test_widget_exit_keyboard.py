@@ -9,6 +9,7 @@ import pytest
 from playwright.async_api import Browser, Page, Route, WebSocket, expect
 
 from tests.conftest import LiveServer
+from tests.e2e.support import wait_for_expression
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.browser]
 
@@ -127,7 +128,7 @@ async def test_keyboard_only(live_server: LiveServer, browser: Browser, artifact
     await page.keyboard.press("Enter")
     await expect(log).to_contain_text("it is nice to talk")
     await expect(box).to_have_value("")
-    await page.wait_for_function("HavenWidget.state().outbox === 0", timeout=TIMEOUT)
+    await wait_for_expression(page, "HavenWidget.state().outbox === 0", TIMEOUT / 1000)
     await page.screenshot(path=artifacts / "widget-keyboard-1-open.png")
 
     # Every control in the panel is reached with Tab, in a sensible order.

@@ -17,6 +17,7 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Page, expect
 
+from tests.e2e.support import wait_for_expression
 from tests.gateway.test_protocol_support import chat_row
 from tests.services import free_port, port_open
 
@@ -98,7 +99,7 @@ async def state(page: Page) -> dict[str, object]:
 
 
 async def wait_until(page: Page, condition: str) -> None:
-    await page.wait_for_function(condition, timeout=30_000)
+    await wait_for_expression(page, condition, 30)
 
 
 async def settled(page: Page, database_url: str, answered: int) -> int:
