@@ -3,7 +3,7 @@
 The report behind issue 12 saw memory grow about 1 KB per connection across fuzz
 rounds and not come back. Here a real server (uvicorn on a loopback port, in this
 process so that ``tracemalloc`` sees every allocation the gateway makes) takes
-widget connections that each say ``hello`` and close, ten at a time: 2,000 resumes
+widget connections that each say ``hello`` and close, ten at a time: 800 resumes
 of one session (a connection and nothing else), and 600 new sessions (each also
 writes a session and the bot's greeting). After a warm-up, the measured visits run
 in two halves: the second may leave less than 200 bytes per connection behind (a
@@ -34,7 +34,7 @@ from tests.sqlite_only import database_url  # noqa: F401 - SQLite only
 pytestmark = pytest.mark.asyncio
 
 # Resumes: a connection and nothing else (the session and its transcript exist).
-RESUMES_WARM_UP, RESUMES = 300, 2000
+RESUMES_WARM_UP, RESUMES = 200, 800
 # New sessions, as a fuzzer or a crowd opening the chat: each writes a session and the
 # bot's greeting, so fewer of them (the machine is shared).
 NEW_WARM_UP, NEW = 100, 600
