@@ -237,7 +237,9 @@ class LogBook(logging.Handler):
         self.records: list[logging.LogRecord] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
+        # Heard on several loggers when they propagate: kept once.
+        if not any(kept is record for kept in self.records):
+            self.records.append(record)
 
     def troubles(self) -> list[str]:
         """Every warning or error logged, with any traceback it carries."""
@@ -247,10 +249,12 @@ class LogBook(logging.Handler):
 
 @contextlib.contextmanager
 def server_log() -> Iterator[LogBook]:
-    """What the server logs meanwhile, uvicorn's own loggers (which do not propagate)
-    included."""
+    """What the server logs meanwhile. The gateway's and uvicorn's own loggers are
+    listened to as well as the root: once a server of this process has configured
+    logging (gateway/logs.py), they no longer propagate."""
     book = LogBook()
-    loggers = [logging.getLogger(), logging.getLogger("uvicorn")]
+    names = ("", "uvicorn", "gateway", "counsellor_ui")
+    loggers = [logging.getLogger(name) for name in names]
     for logger in loggers:
         logger.addHandler(book)
     try:
