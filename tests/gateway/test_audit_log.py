@@ -109,7 +109,12 @@ async def test_a_dropped_workspace_and_a_sign_out_return_chats_on_the_record(
     returned = [line for line in await lines(svc) if line[1] == "release"]
     # The lost workspace's line names whose it was (Sam), like a sign-out's.
     assert returned == [
-        (sam.id, "release", dropped.id, "the counsellor's workspace was gone past the grace period"),
+        (
+            sam.id,
+            "release",
+            dropped.id,
+            "the counsellor's workspace was gone past the grace period",
+        ),
         (jo.id, "release", held.id, "signed out or deactivated: every chat returned"),
     ]
 
