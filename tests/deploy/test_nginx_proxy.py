@@ -10,6 +10,9 @@ something else.
 
 The browser's page comes from the proxy, so the gateway's public URL (and so
 its allowed Origin) is the proxy's address, as in a real deployment.
+
+The per-address limits are tested with the numbers as shipped (read from the
+file): clients bound to 127.0.0.1, .2 and .3 reach nginx as different addresses.
 """
 
 from __future__ import annotations
@@ -27,14 +30,15 @@ from pathlib import Path
 import httpx
 import pytest
 import pytest_asyncio
-from websockets.asyncio.client import connect
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import InvalidStatus
 from websockets.typing import Origin
 
 from counsellor_ui.auth import SESSION_COOKIE, cookie_value
 from gateway.actions.signin import start_staff_session
 from gateway.services import Services
 from gateway.settings import Settings
-from tests.chat_client import ChatClient, is_type
+from tests.chat_client import ChatClient, is_ack, is_type
 from tests.conftest import LiveServer
 from tests.counsellor_ui.support import frames_until, use_quick_setup
 from tests.factories import make_staff
@@ -44,6 +48,12 @@ SHIPPED_CONF = Path(__file__).resolve().parents[2] / "deploy" / "nginx.conf"
 # How long nginx may take to start listening or to stop; a readiness bound, not a
 # measurement.
 START_LIMIT_S = 15.0
+# Loopback addresses the clients bind to: nginx sees each as its own client.
+FLOODER = "127.0.0.1"
+NEIGHBOUR = "127.0.0.2"
+HOLDER = "127.0.0.3"
+# nginx's own refusal page, which no gateway answer carries.
+NGINX_429 = b"<title>429 Too Many Requests</title>"
 
 pytestmark = [
     pytest.mark.asyncio,
@@ -115,6 +125,8 @@ def _log(prefix: Path) -> str:
 class Proxy:
     port: int
     gateway: LiveServer
+    # nginx's prefix: its configuration, its logs (error.log, access.log).
+    prefix: Path
 
     @property
     def http(self) -> str:
@@ -181,7 +193,7 @@ async def proxy(settings: Settings, nginx_prefix: Path) -> AsyncIterator[Proxy]:
             while not port_open("127.0.0.1", proxy_port):
                 assert process.poll() is None, f"nginx exited at start:\n{_log(nginx_prefix)}"
                 await asyncio.sleep(0.05)
-        yield Proxy(proxy_port, gateway)
+        yield Proxy(proxy_port, gateway, nginx_prefix)
     finally:
         if process is not None:
             process.terminate()
@@ -228,3 +240,131 @@ async def test_the_counsellor_socket_through_the_proxy(
         first = await frames_until(ws, lambda f: f["type"] == "queue")
     assert first[-1]["rows"] == [] and first[-1]["mine"] == []
     assert not [f for f in first if f["type"] == "error"], json.dumps(first)
+
+
+def shipped_number(pattern: str) -> int:
+    """The one number ``pattern`` (a regex with one group) finds in deploy/nginx.conf."""
+    found = re.findall(pattern, SHIPPED_CONF.read_text(), flags=re.MULTILINE)
+    assert len(found) == 1, f"deploy/nginx.conf: expected one match of {pattern!r}"
+    return int(found[0])
+
+
+def per_second(zone: str) -> float:
+    """The rate of a ``limit_req_zone`` as shipped, per second."""
+    rate = re.findall(rf"zone={zone}:\S+ rate=(\d+)r/(s|m);", SHIPPED_CONF.read_text())
+    assert len(rate) == 1, f"deploy/nginx.conf: no single limit_req_zone {zone}"
+    amount, unit = rate[0]
+    return int(amount) / (60 if unit == "m" else 1)
+
+
+def most_admitted(burst: int, rate_per_s: float, elapsed_s: float) -> int:
+    """The most requests nginx's leaky bucket lets through in ``elapsed_s``.
+
+    The first request, the burst, and what drained meanwhile (plus one for rounding).
+    A bound on nginx's arithmetic whatever the machine's speed, not a timing claim.
+    """
+    return 1 + burst + int(rate_per_s * elapsed_s) + 1
+
+
+async def handshake(proxy: Proxy, address: str) -> int:
+    """101 if the widget's handshake from ``address`` got through (closed at once)."""
+    try:
+        async with connect(
+            f"{proxy.ws}/ws/chat", origin=Origin(proxy.origin), local_addr=(address, 0)
+        ):
+            return 101
+    except InvalidStatus as refused:
+        response = refused.response
+    # A 429 is nginx's own (the gateway refuses a socket with 403).
+    assert response.status_code != 429 or NGINX_429 in (response.body or b""), response
+    return response.status_code
+
+
+async def test_a_handshake_flood_is_refused_at_the_proxy_while_others_chat(
+    proxy: Proxy,
+) -> None:
+    burst = shipped_number(r"limit_req zone=haven_widget_handshakes burst=(\d+) nodelay;")
+    rate = per_second("haven_widget_handshakes")
+    flood = burst + 1 + 40
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    answers = [await handshake(proxy, FLOODER) for _ in range(flood)]
+    elapsed = loop.time() - started
+
+    # A burst as large as a full school reconnecting at once is never refused ...
+    assert answers[: burst + 1] == [101] * (burst + 1), answers
+    # ... and what goes beyond it is refused by nginx (never reaching the gateway),
+    # with 429, at least as often as its arithmetic says.
+    assert set(answers) == {101, 429}, answers
+    refused = answers.count(429)
+    assert refused >= flood - most_admitted(burst, rate, elapsed), (answers, elapsed)
+
+    # Someone else, at another address, starts a chat and is heard as usual.
+    person = await ChatClient.open(proxy.ws, proxy.origin, local_addr=(NEIGHBOUR, 0))
+    try:
+        welcome = await person.hello(token=None)
+        assert welcome["state"] == "bot" and welcome["token"]
+        await person.recv_until(is_type("message"))
+        said = await person.say("Hello, is anyone there?")
+        await person.recv_until(is_ack(said))
+    finally:
+        await person.close()
+
+    # The refusals are counted in the access log (no address), never written with the
+    # client's address to the error log (nginx logs them at `info`).
+    access = (proxy.prefix / "access.log").read_text()
+    assert access.count('"GET /ws/chat" 429 ') == refused
+    assert FLOODER not in access.replace(f"upstream={FLOODER}:", "")
+    assert NEIGHBOUR not in access
+    assert "limiting" not in _log(proxy.prefix), _log(proxy.prefix)
+
+
+async def test_open_widget_sockets_per_address_are_capped_at_the_proxy(proxy: Proxy) -> None:
+    cap = shipped_number(r"limit_conn haven_widget_sockets (\d+);")
+    assert cap == Settings.max_connections_per_address  # the gateway's default
+    held: list[ClientConnection] = []
+    try:
+        for _ in range(cap):
+            held.append(
+                await connect(
+                    f"{proxy.ws}/ws/chat", origin=Origin(proxy.origin), local_addr=(HOLDER, 0)
+                )
+            )
+        # One more from that address is refused by nginx (the gateway would say 403) ...
+        assert await handshake(proxy, HOLDER) == 429
+        # ... while another address is not counted with it.
+        assert await handshake(proxy, NEIGHBOUR) == 101
+    finally:
+        for ws in held:
+            await ws.close()
+
+
+async def test_a_sign_in_flood_is_refused_at_the_proxy(proxy: Proxy) -> None:
+    burst = shipped_number(r"limit_req zone=haven_signin burst=(\d+) nodelay;")
+    rate = per_second("haven_signin")
+    flood = burst + 1 + 20
+    loop = asyncio.get_running_loop()
+    async with httpx.AsyncClient(
+        base_url=proxy.http, transport=httpx.AsyncHTTPTransport(local_address=FLOODER)
+    ) as client:
+        started = loop.time()
+        # No form token: each one that reaches the gateway is answered at once (400)
+        # without hashing a password, so the flood is quick.
+        answers = [await client.post("/counsellor/sign-in", data={}) for _ in range(flood)]
+        elapsed = loop.time() - started
+        page = await client.get("/counsellor/sign-in")
+    statuses = [answer.status_code for answer in answers]
+
+    # The gateway's whole 15-minute allowance at once reaches the gateway ...
+    assert 429 not in statuses[: burst + 1], statuses
+    # ... beyond it nginx answers 429 itself, at least as often as its arithmetic says.
+    refused = [answer for answer in answers if answer.status_code == 429]
+    assert all(NGINX_429 in answer.content for answer in refused)
+    assert len(refused) >= flood - most_admitted(burst, rate, elapsed), (statuses, elapsed)
+    # Only posts are counted: the sign-in page still opens, and another address posts.
+    assert page.status_code == 200
+    async with httpx.AsyncClient(
+        base_url=proxy.http, transport=httpx.AsyncHTTPTransport(local_address=NEIGHBOUR)
+    ) as client:
+        other = await client.post("/counsellor/sign-in", data={})
+    assert other.status_code != 429 and other.status_code < 500
