@@ -1,12 +1,15 @@
 """Per-connection sliding-window rate limit and the per-address connection cap.
 
-Client addresses live only in memory, only while a connection is open, and
-are never stored or logged.
+Client addresses live only in memory, only while a connection is open or its
+address is held off (a second by default), and are never stored or logged.
 """
 
 from __future__ import annotations
 
+import time
 from collections import deque
+from collections.abc import Callable
+from enum import Enum
 
 
 class SlidingWindow:
@@ -26,19 +29,59 @@ class SlidingWindow:
         return True
 
 
+class Admit(Enum):
+    """What the handshake of a new connection from an address is told."""
+
+    OPEN = "open"  # counted: release it when the connection ends
+    OVER_CAP = "over_cap"  # at its cap: refused as PROTOCOL.md says (1008), then held off
+    HELD_OFF = "held_off"  # came back within the hold-off: HTTP 429 before any websocket
+
+
 class ConnectionCounter:
-    """Open connections per client address, to cap them."""
+    """Open connections per client address, to cap them, and addresses held off.
 
-    def __init__(self, limit: int) -> None:
+    An address refused at its cap is held off for ``hold_off_s``: its handshakes in
+    that time are refused before a websocket is opened (``Admit.HELD_OFF``), which
+    costs the gateway the least it can. A person's widget never gets there: it opens
+    one socket and waits before it reconnects; a client that opens connection after
+    connection does, at once.
+
+    At most ``max_waiting`` held-off refusals may be waiting out a pause at once
+    (``take_waiting``): a flooder that waits for its answer is slowed to a few
+    attempts a second; one that does not cannot make the gateway hold thousands.
+    """
+
+    def __init__(
+        self,
+        limit: int,
+        *,
+        hold_off_s: float = 1.0,
+        max_waiting: int = 1000,
+        max_held: int = 100_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.limit = limit
+        self.hold_off_s = hold_off_s
+        self.max_waiting = max_waiting
+        self.max_held = max_held
+        self.clock = clock
+        self.waiting = 0
         self._open: dict[str, int] = {}
+        self._held: dict[str, float] = {}  # address -> when its hold-off ends (clock)
 
-    def acquire(self, address: str) -> bool:
+    def acquire(self, address: str) -> Admit:
+        now = self.clock()
+        until = self._held.get(address)
+        if until is not None:
+            if now < until:
+                return Admit.HELD_OFF
+            del self._held[address]
         count = self._open.get(address, 0)
         if count >= self.limit:
-            return False
+            self._hold(address, now)
+            return Admit.OVER_CAP
         self._open[address] = count + 1
-        return True
+        return Admit.OPEN
 
     def release(self, address: str) -> None:
         count = self._open.get(address, 0) - 1
@@ -46,3 +89,26 @@ class ConnectionCounter:
             self._open.pop(address, None)
         else:
             self._open[address] = count
+
+    def held_for(self, address: str) -> float:
+        """Seconds until ``address`` may open a connection again (0: now)."""
+        return max(0.0, self._held.get(address, 0.0) - self.clock())
+
+    def take_waiting(self) -> bool:
+        """A place for one refusal to wait out its pause, if any is free."""
+        if self.waiting >= self.max_waiting:
+            return False
+        self.waiting += 1
+        return True
+
+    def done_waiting(self) -> None:
+        self.waiting -= 1
+
+    def _hold(self, address: str, now: float) -> None:
+        if len(self._held) >= self.max_held:
+            # Forget the hold-offs that are over; if every one is current (a flood
+            # from very many addresses), the oldest go first: memory stays bounded.
+            self._held = {a: t for a, t in self._held.items() if t > now}
+            while len(self._held) >= self.max_held:
+                del self._held[next(iter(self._held))]
+        self._held[address] = now + self.hold_off_s

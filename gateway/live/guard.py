@@ -9,6 +9,7 @@ acknowledged message is ever lost.
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Sequence
 from typing import Final, NoReturn
 
@@ -18,6 +19,7 @@ from gateway import protocol as p
 from gateway.abuse import Challenges, Limit, Refused
 from gateway.actions.sessions import SessionView
 from gateway.live.socket import LiveSocket
+from gateway.ratelimit import Admit, ConnectionCounter
 
 # A phone solves the default challenge in a second or two; a minute covers an old one
 # in a background tab, and a client that does not know the frame is told then.
@@ -93,6 +95,28 @@ async def refuse_later(
     refused again is slowed to a few refusals a second instead of thousands."""
     await asyncio.sleep(REFUSAL_PAUSE_S)
     await socket.final(error, p.Close.TRY_AGAIN, "try again later")
+
+
+async def turn_away(
+    socket: LiveSocket[p.ClientFrame, p.ServerFrame],
+    addresses: ConnectionCounter,
+    address: str,
+    admit: Admit,
+) -> None:
+    """A connection its address may not open: over the cap, refused as PROTOCOL.md
+    says (accepted, closed 1008); held off after that, refused before any websocket
+    opens with HTTP 429 and Retry-After, after a pause while places to wait are free
+    (a flooder that waits for its answer is slowed to a few attempts a second)."""
+    if admit is Admit.OVER_CAP:
+        await socket.refuse("too many connections")
+        return
+    if addresses.take_waiting():
+        try:
+            await asyncio.sleep(REFUSAL_PAUSE_S)
+        finally:
+            addresses.done_waiting()
+    wait = max(1, math.ceil(addresses.held_for(address)))
+    await socket.deny(429, "Too many connections from this address.", retry_after_s=wait)
 
 
 def resume_costs(view: SessionView, last_seq: int, address: str) -> list[tuple[Limit, str, int]]:

@@ -23,6 +23,7 @@ import traceback
 from typing import Generic, NoReturn, Protocol, TypeVar
 
 import msgspec
+from starlette.responses import PlainTextResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from gateway.protocol import Close, ErrorCode, refusal_detail, say_client_id
@@ -101,6 +102,18 @@ class LiveSocket(Generic[In, Out]):
         with contextlib.suppress(*_SEND_ERRORS):
             await self.ws.accept()
             await self.ws.close(code, reason=reason)
+
+    async def deny(self, status: int, reason: str, *, retry_after_s: int) -> None:
+        """Refuse before any websocket opens: an HTTP answer (429 with Retry-After)
+        where the server can send one, else a close before accept (HTTP 403)."""
+        answer = PlainTextResponse(
+            reason, status_code=status, headers={"Retry-After": str(retry_after_s)}
+        )
+        with contextlib.suppress(*_SEND_ERRORS):
+            try:
+                await self.ws.send_denial_response(answer)
+            except RuntimeError:  # a server without the denial-response extension
+                await self.ws.close(Close.POLICY, reason)
 
     async def receive(self) -> str | bytes:
         message = await self.ws.receive()

@@ -53,10 +53,12 @@ from gateway.live.guard import (
     refusal,
     refuse_later,
     resume_costs,
+    turn_away,
 )
 from gateway.live.hub import LiveMember
 from gateway.live.socket import QUIET, FellBehind, LiveSocket
 from gateway.live.supervisor import Supervisor
+from gateway.ratelimit import Admit
 from gateway.runtime import Runtime
 from gateway.types import SessionState
 
@@ -174,8 +176,9 @@ class ChatConnection(LiveMember):
         address = socket.address  # only a key in this process's memory while open
         # The address as the abuse limits know it: a keyed hash (gateway/abuse/).
         self.address_key = self.abuse.limits.address(address)
-        if not self.runtime.addresses.acquire(address):
-            await socket.refuse("too many connections")
+        admit = self.runtime.addresses.acquire(address)
+        if admit is not Admit.OPEN:
+            await turn_away(socket, self.runtime.addresses, address, admit)
             return
         failure: BaseException | None = None
         try:

@@ -1,0 +1,80 @@
+"""The per-address connection cap and its hold-off (gateway/ratelimit.py), on a fake clock.
+
+Over a real server: tests/gateway/test_limits.py (the cap, then HTTP 429 at the
+handshake) and tests/faults/test_flood_fairness.py (a flood from one address).
+"""
+
+from __future__ import annotations
+
+from gateway.ratelimit import Admit, ConnectionCounter
+
+A, B = "192.0.2.1", "192.0.2.2"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_an_address_over_its_cap_is_refused_once_then_held_off_for_a_while() -> None:
+    clock = Clock()
+    counter = ConnectionCounter(2, hold_off_s=1.0, clock=clock)
+    assert [counter.acquire(A), counter.acquire(A)] == [Admit.OPEN, Admit.OPEN]
+    assert counter.acquire(A) is Admit.OVER_CAP
+    assert counter.held_for(A) == 1.0
+    # Held off even after a connection of its own ends: the hold-off is about the
+    # attempts, not the count.
+    counter.release(A)
+    clock.now += 0.5
+    assert counter.acquire(A) is Admit.HELD_OFF
+    assert counter.held_for(A) == 0.5
+    # Another address is not touched.
+    assert counter.acquire(B) is Admit.OPEN
+    clock.now += 0.5
+    assert counter.held_for(A) == 0.0
+    assert counter.acquire(A) is Admit.OPEN
+    assert counter.acquire(A) is Admit.OVER_CAP  # at its cap again: held off anew
+    assert counter.acquire(A) is Admit.HELD_OFF
+
+
+def test_a_held_off_attempt_is_not_counted_and_a_release_frees_the_cap() -> None:
+    clock = Clock()
+    counter = ConnectionCounter(1, hold_off_s=1.0, clock=clock)
+    assert counter.acquire(A) is Admit.OPEN
+    assert counter.acquire(A) is Admit.OVER_CAP
+    for _ in range(50):
+        assert counter.acquire(A) is Admit.HELD_OFF
+    counter.release(A)
+    clock.now += 1.0
+    assert counter.acquire(A) is Admit.OPEN
+    counter.release(A)
+    assert counter.acquire(A) is Admit.OPEN
+
+
+def test_the_hold_offs_kept_are_bounded_whatever_the_number_of_addresses() -> None:
+    clock = Clock()
+    counter = ConnectionCounter(1, hold_off_s=10.0, max_held=100, clock=clock)
+    addresses = [f"10.0.{n // 256}.{n % 256}" for n in range(1_000)]
+    for address in addresses:
+        assert counter.acquire(address) is Admit.OPEN
+        assert counter.acquire(address) is Admit.OVER_CAP
+        assert len(counter._held) <= 100
+    # The most recent are held off; the oldest were let go to keep memory bounded.
+    assert counter.acquire(addresses[-1]) is Admit.HELD_OFF
+    assert counter.acquire(addresses[0]) is Admit.OVER_CAP
+    # Expired hold-offs are the first to go.
+    clock.now += 11.0
+    counter.acquire("10.9.9.9")
+    counter.acquire("10.9.9.9")
+    assert list(counter._held) == ["10.9.9.9"]
+
+
+def test_places_to_wait_out_a_refusal_are_bounded() -> None:
+    counter = ConnectionCounter(1, max_waiting=3)
+    assert [counter.take_waiting() for _ in range(4)] == [True, True, True, False]
+    counter.done_waiting()
+    assert counter.take_waiting() is True
+    assert counter.waiting == 3
