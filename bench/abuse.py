@@ -23,6 +23,13 @@ each ``say`` to its ``ack`` (the line is stored before it is acknowledged) is ta
 Printed: p50, p95, p99 and max per phase, the acks missing, refused (a limit) or out
 of order, and what the flood did (connections opened, how they were closed, frames
 it got back). The flood and every loop stop by themselves after ``--phase-s``.
+
+The flooder runs in a process of its own (``--flood-worker``), so that its work
+does not delay the loop that times the people's acks. With two cores or more the
+server under test is pinned to the first core and the clients to the others
+(``--no-pin`` leaves them to the scheduler): an attacker's machine is not the
+gateway's, and on a two-core machine an unpinned flooder takes the gateway's CPU,
+which measures the machine rather than the gateway.
 """
 
 from __future__ import annotations
@@ -40,7 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 from websockets.typing import Origin
 
 from bench.clients import ORIGIN, now
@@ -208,10 +215,47 @@ async def flood(
     while now() < deadline:
         try:
             await flood_round(base_ws, kind, token, n, tally)
-        except CLIENT_ERRORS as exc:  # refused at the handshake, or closed mid-flood
+        except InvalidStatus as exc:  # refused before the websocket opened
+            tally[f"refused with HTTP {exc.response.status_code}"] += 1
+            await asyncio.sleep(0.01)
+        except CLIENT_ERRORS as exc:  # closed at the handshake, or mid-flood
             tally[f"ended by {type(exc).__name__}"] += 1
             await asyncio.sleep(0.01)
         n += 1000
+
+
+async def flood_worker(args: argparse.Namespace) -> None:
+    """The flooder's process (``--flood-worker KIND``): its loops, then its tally as JSON."""
+    tally: Counter[str] = Counter()
+    await asyncio.gather(
+        *(
+            flood(args.flood_ws, args.flood_worker, args.flood_token, args.phase_s, tally, worker)
+            for worker in range(args.flood_connections)
+        )
+    )
+    print(json.dumps(tally))
+
+
+async def start_flooder(
+    base_ws: str, kind: str, token: str, args: argparse.Namespace
+) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.abuse",
+        "--flood-worker",
+        kind,
+        "--flood-ws",
+        base_ws,
+        "--flood-token",
+        token,
+        "--phase-s",
+        str(args.phase_s),
+        "--flood-connections",
+        str(args.flood_connections),
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+    )
 
 
 async def measure(
@@ -219,12 +263,24 @@ async def measure(
 ) -> Phase:
     phase = Phase(name)
     people = [person(base_ws, f"127.0.0.{10 + i}", phase, args) for i in range(args.people)]
-    flooding = [
-        flood(base_ws, kind, token, args.phase_s, phase.flood, worker)
-        for worker in range(args.flood_connections if kind else 0)
-    ]
-    await asyncio.gather(*people, *flooding)
+    flooder = await start_flooder(base_ws, kind, token, args) if kind else None
+    await asyncio.gather(*people)
+    if flooder is not None:
+        out, _ = await flooder.communicate()
+        phase.flood.update(json.loads(out.decode().strip().splitlines()[-1]))
     return phase
+
+
+def pin(pid: int, cpus: set[int], args: argparse.Namespace) -> None:
+    """Pin a process to ``cpus`` (``--pin``: server and clients on separate cores)."""
+    if args.pin:
+        os.sched_setaffinity(pid, cpus)
+
+
+def cores() -> tuple[set[int], set[int]]:
+    """The server's core and the clients' cores."""
+    available = sorted(os.sched_getaffinity(0))
+    return {available[0]}, set(available[1:]) or {available[0]}
 
 
 async def seed_long_transcript(database_url: str, data_dir: Path, lines: int) -> str:
@@ -243,7 +299,10 @@ async def seed_long_transcript(database_url: str, data_dir: Path, lines: int) ->
 
 async def run(args: argparse.Namespace) -> list[Phase]:
     phases = []
+    server_cpus, client_cpus = cores()
+    pin(os.getpid(), client_cpus, args)  # the flooder, started from here, inherits it
     echo = await start_baseline("echo")
+    pin(echo.pid, server_cpus, args)
     try:
         phases.append(await measure("bare", echo.ws, args))
     finally:
@@ -270,6 +329,7 @@ async def run(args: argparse.Namespace) -> list[Phase]:
                 port=port,
                 health="/healthz",
             )
+            pin(gateway.pid, server_cpus, args)
             try:
                 phases.append(await measure("quiet", gateway.ws, args))
                 for kind in args.floods.split(","):
@@ -295,6 +355,16 @@ def parse(argv: list[str]) -> argparse.Namespace:
     # As many as the gateway lets one address hold open (HAVEN_MAX_CONNECTIONS_PER_ADDRESS).
     parser.add_argument("--flood-connections", type=int, default=20)
     parser.add_argument(
+        "--no-pin",
+        dest="pin",
+        action="store_false",
+        help="leave the server and the clients to the scheduler (default: separate cores)",
+    )
+    # The flooder's own process (started by the bench itself).
+    parser.add_argument("--flood-worker", choices=tuple(FLOODS), help=argparse.SUPPRESS)
+    parser.add_argument("--flood-ws", help=argparse.SUPPRESS)
+    parser.add_argument("--flood-token", help=argparse.SUPPRESS)
+    parser.add_argument(
         "--floods",
         default="mixed",
         help=f"flood phases, comma-separated, of {', '.join(FLOODS)} (default mixed)",
@@ -304,11 +374,17 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse(sys.argv[1:] if argv is None else argv)
+    if args.flood_worker:
+        asyncio.run(flood_worker(args))
+        return
+    if os.cpu_count() == 1:
+        args.pin = False
     started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
     print(
         f"abuse bench {started}: {args.backend}, {args.people} people, one line every "
         f"{args.interval_s} s for {args.phase_s} s a phase; a {args.transcript}-line "
         f"transcript to replay; {os.cpu_count()} cores"
+        + ("; server on its own core" if args.pin else "; nothing pinned")
     )
     phases = asyncio.run(run(args))
     print("say -> ack latency of the people (not the flooder):")
