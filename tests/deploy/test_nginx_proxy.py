@@ -52,7 +52,7 @@ START_LIMIT_S = 15.0
 FLOODER = "127.0.0.1"
 NEIGHBOUR = "127.0.0.2"
 HOLDER = "127.0.0.3"
-# nginx's own refusal page, which no gateway answer carries.
+# nginx's own refusal page, which no gateway answer carries (its 429s are plain text).
 NGINX_429 = b"<title>429 Too Many Requests</title>"
 
 pytestmark = [
@@ -275,7 +275,8 @@ async def handshake(proxy: Proxy, address: str) -> int:
             return 101
     except InvalidStatus as refused:
         response = refused.response
-    # A 429 is nginx's own (the gateway refuses a socket with 403).
+    # A 429 must be nginx's own page, not the gateway's plain-text hold-off (an
+    # address past its connection cap, gateway/live/socket.py).
     assert response.status_code != 429 or NGINX_429 in (response.body or b""), response
     return response.status_code
 
@@ -330,7 +331,7 @@ async def test_open_widget_sockets_per_address_are_capped_at_the_proxy(proxy: Pr
                     f"{proxy.ws}/ws/chat", origin=Origin(proxy.origin), local_addr=(HOLDER, 0)
                 )
             )
-        # One more from that address is refused by nginx (the gateway would say 403) ...
+        # One more from that address is refused by nginx, before the gateway's own cap ...
         assert await handshake(proxy, HOLDER) == 429
         # ... while another address is not counted with it.
         assert await handshake(proxy, NEIGHBOUR) == 101
