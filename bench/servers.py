@@ -51,6 +51,7 @@ GATEWAY_SETTINGS = {
     "HAVEN_RATE_LIMIT_MESSAGES": "1000000",
     "HAVEN_RATE_LIMIT_FRAMES": "1000000",
     "HAVEN_MAX_CONNECTIONS_PER_ADDRESS": "1000000",
+    "HAVEN_NEW_CONNECTIONS_PER_ADDRESS_PER_MINUTE": "0",
     "HAVEN_LOGIN_MAX_FAILURES": "1000",
     # Every client of the bench comes from 127.0.0.1: the per-address abuse limits,
     # flood groups and proof of work (gateway/abuse/) are set out of reach

@@ -201,7 +201,10 @@ def create_app(settings: Settings | None = None, *, timers: bool = True) -> Star
         runtime = Runtime(
             svc=svc,
             delivery=BotDelivery(broker),
-            addresses=ConnectionCounter(settings.max_connections_per_address),
+            addresses=ConnectionCounter(
+                settings.max_connections_per_address,
+                per_minute=settings.new_connections_per_address_per_minute,
+            ),
             hub=LiveHub(svc),
             abuse=AbuseGuard(settings),  # counts in Redis when the broker is Redis
         )

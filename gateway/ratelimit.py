@@ -46,6 +46,12 @@ class ConnectionCounter:
     one socket and waits before it reconnects; a client that opens connection after
     connection does, at once.
 
+    New connections from one address are also paced: a burst of twice ``limit`` at
+    once, then ``per_minute`` a minute (a token bucket per address; ``per_minute`` 0 turns
+    it off). An address over that pace is held off at once: a client that opens and
+    closes connections without ever reaching the cap is slowed like one that holds
+    them open.
+
     At most ``max_waiting`` held-off refusals may be waiting out a pause at once
     (``take_waiting``): a flooder that waits for its answer is slowed to a few
     attempts a second; one that does not cannot make the gateway hold thousands.
@@ -55,12 +61,15 @@ class ConnectionCounter:
         self,
         limit: int,
         *,
+        per_minute: int = 0,
         hold_off_s: float = 1.0,
         max_waiting: int = 1000,
         max_held: int = 100_000,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.limit = limit
+        self.per_s = per_minute / 60
+        self.burst = 2.0 * limit
         self.hold_off_s = hold_off_s
         self.max_waiting = max_waiting
         self.max_held = max_held
@@ -68,6 +77,7 @@ class ConnectionCounter:
         self.waiting = 0
         self._open: dict[str, int] = {}
         self._held: dict[str, float] = {}  # address -> when its hold-off ends (clock)
+        self._pace: dict[str, tuple[float, float]] = {}  # address -> (tokens, when)
 
     def acquire(self, address: str) -> Admit:
         now = self.clock()
@@ -76,6 +86,9 @@ class ConnectionCounter:
             if now < until:
                 return Admit.HELD_OFF
             del self._held[address]
+        if self.per_s and not self._paced(address, now):
+            self._hold(address, now)
+            return Admit.HELD_OFF
         count = self._open.get(address, 0)
         if count >= self.limit:
             self._hold(address, now)
@@ -103,6 +116,24 @@ class ConnectionCounter:
 
     def done_waiting(self) -> None:
         self.waiting -= 1
+
+    def _paced(self, address: str, now: float) -> bool:
+        """Take a token from the address's bucket, if it has one."""
+        tokens, then = self._pace.get(address, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - then) * self.per_s)
+        if tokens < 1:
+            return False
+        if len(self._pace) >= self.max_held and address not in self._pace:
+            # Forget full buckets (as if never seen); then the oldest, as for hold-offs.
+            self._pace = {
+                a: (t, w)
+                for a, (t, w) in self._pace.items()
+                if t + (now - w) * self.per_s < self.burst
+            }
+            while len(self._pace) >= self.max_held:
+                del self._pace[next(iter(self._pace))]
+        self._pace[address] = (tokens - 1, now)
+        return True
 
     def _hold(self, address: str, now: float) -> None:
         if len(self._held) >= self.max_held:

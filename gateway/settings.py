@@ -106,6 +106,11 @@ class Settings:
     # Two tabs and a phone is normal; 20 sockets from one address is not a person,
     # though a shared address (a school, a library) may hold several people.
     max_connections_per_address: int = 20
+    # New widget connections from one address: twice the cap at once, then this many a
+    # minute (0: no pace). A person reconnects a few times an hour; a client opening
+    # and closing connections in a loop is held off at the handshake (HTTP 429). The
+    # same pace as deploy/nginx.conf's, for a gateway with no proxy in front.
+    new_connections_per_address_per_minute: int = 120
 
     # --- Abuse limits that survive reconnects (gateway/abuse/; docs/security.md, "Abuse") ---
     # Counted per client address (as a keyed hash, never the address) and per session,
@@ -427,6 +432,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError(
             f"{PREFIX}ERASE_STAFF_RECORDS must be one of {', '.join(ERASE_POLICIES)}, "
             f"not {settings.erase_staff_records!r}"
+        )
+    if settings.new_connections_per_address_per_minute < 0:
+        raise SettingsError(
+            f"{PREFIX}NEW_CONNECTIONS_PER_ADDRESS_PER_MINUTE must be 0 (no pace) or more."
         )
     if settings.retention_days < 0:
         raise SettingsError(f"{PREFIX}RETENTION_DAYS must be 0 or more days.")

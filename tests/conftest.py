@@ -147,10 +147,17 @@ def make_settings(database_url: str, data_dir: Path, **overrides: object) -> Set
 NO_ABUSE_LIMITS: dict[str, Any] = {
     **{name: "1000000/second" for name in ABUSE_LIMITS},
     "challenge": "off",
+    "new_connections_per_address_per_minute": 0,
 }
 # The shipped defaults of those settings.
 ABUSE_DEFAULTS: dict[str, Any] = {
-    name: getattr(Settings(), name) for name in (*ABUSE_LIMITS, "challenge", "challenge_difficulty")
+    name: getattr(Settings(), name)
+    for name in (
+        *ABUSE_LIMITS,
+        "challenge",
+        "challenge_difficulty",
+        "new_connections_per_address_per_minute",
+    )
 }
 
 

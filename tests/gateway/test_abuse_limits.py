@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
+from websockets.exceptions import InvalidStatus
 
-from gateway.settings import SettingsError, load_settings
+from gateway.abuse import AbuseLimits, Limit
+from gateway.settings import Settings, SettingsError, load_settings
 from tests.chat_client import is_ack, is_type
 from tests.conftest import LiveServer
 from tests.gateway.abuse_support import (
@@ -170,6 +172,63 @@ async def long_session(server: LiveServer, lines: int) -> tuple[str, int]:
     sessions = await all_sessions(server.settings.database_url)
     texts = [f"line {n}" for n in range(lines)]
     return client.token, await add_lines(services_of(server), sessions[0].id, texts)
+
+
+async def test_an_address_connecting_in_a_loop_is_held_off_at_the_handshake(
+    sqlite_template: Path, tmp_path: Path
+) -> None:
+    """Opened and closed at once, never near the cap: paced all the same (HTTP 429 with
+    Retry-After before any websocket), and another address is not touched."""
+    async with serve_limited(sqlite_template, tmp_path) as server:
+        opened = 0
+        for _ in range(200):
+            try:
+                client = await connect_from(server, ATTACKER)
+            except InvalidStatus as exc:
+                refused = exc.response
+                break
+            opened += 1
+            await client.close()
+        else:
+            pytest.fail("200 connections in a loop were never refused")
+        # The burst (twice the cap of 20), and the little that came back meanwhile.
+        assert 40 <= opened < 60
+        assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+        person, first = await hello_from(server, PERSON)
+        assert first["type"] == "welcome"
+        await person.close()
+
+
+@pytest.mark.redis
+async def test_counts_from_two_processes_at_once_never_pass_more_than_the_limit() -> None:
+    """Each count is one atomic step of the storage: forty hits at once from two
+    processes' limiters on one Redis let exactly the limit's ten through (a test
+    then a hit, two round trips, let every one of the forty through)."""
+    host, port = REDIS_URL.split("//")[1].split("/")[0].split(":")
+    if not port_open(host, int(port)):
+        pytest.skip("Redis on 127.0.0.1:6379 is not available")
+    settings = Settings(
+        env="development",
+        broker_url=REDIS_URL,
+        broker_channel_prefix=f"haven-test-{uuid.uuid4().hex[:8]}:",
+        limit_sessions_per_address="10/minute",
+    )
+    one, two = AbuseLimits(settings), AbuseLimits(settings)
+    key = one.address(ATTACKER)
+    try:
+        answers = await asyncio.gather(
+            *(
+                limits.hit(Limit.SESSIONS_PER_ADDRESS, key)
+                for _ in range(20)
+                for limits in (one, two)
+            )
+        )
+        assert sum(answer is None for answer in answers) == 10
+        refused = [answer for answer in answers if answer is not None]
+        assert all(r.limit is Limit.SESSIONS_PER_ADDRESS for r in refused)
+    finally:
+        await one.close()
+        await two.close()
 
 
 async def test_resumes_arriving_at_once_cannot_all_pass_the_limit(

@@ -78,3 +78,40 @@ def test_places_to_wait_out_a_refusal_are_bounded() -> None:
     counter.done_waiting()
     assert counter.take_waiting() is True
     assert counter.waiting == 3
+
+
+def test_new_connections_are_paced_per_address_open_and_closed_alike() -> None:
+    clock = Clock()
+    counter = ConnectionCounter(2, per_minute=60, hold_off_s=1.0, clock=clock)
+    # A burst of twice the cap, opened and closed at once, never reaching the cap.
+    for _ in range(4):
+        assert counter.acquire(A) is Admit.OPEN
+        counter.release(A)
+    assert counter.acquire(A) is Admit.HELD_OFF  # over the pace: held off at once
+    assert counter.acquire(B) is Admit.OPEN  # another address has its own pace
+    clock.now += 1.0  # the hold-off is over and a second's worth (one) is back
+    assert counter.acquire(A) is Admit.OPEN
+    counter.release(A)
+    assert counter.acquire(A) is Admit.HELD_OFF
+    clock.now += 10.0
+    for _ in range(4):  # ten seconds give back the whole burst, never more
+        assert counter.acquire(A) is Admit.OPEN
+        counter.release(A)
+    assert counter.acquire(A) is Admit.HELD_OFF
+
+
+def test_no_pace_when_it_is_turned_off_and_the_buckets_kept_are_bounded() -> None:
+    clock = Clock()
+    unpaced = ConnectionCounter(2, clock=clock)
+    for _ in range(1_000):
+        assert unpaced.acquire(A) is Admit.OPEN
+        unpaced.release(A)
+    paced = ConnectionCounter(1, per_minute=60, max_held=50, clock=clock)
+    for n in range(500):
+        address = f"10.1.{n // 256}.{n % 256}"
+        assert paced.acquire(address) is Admit.OPEN
+        paced.release(address)
+        assert len(paced._pace) <= 50
+    clock.now += 60.0  # every bucket is full again: all forgotten to make room
+    paced.acquire("10.9.9.9")
+    assert list(paced._pace) == ["10.9.9.9"]
