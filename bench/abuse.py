@@ -14,8 +14,9 @@ Phases one after another, in one run on one machine:
    most one address may hold open) with no pause,
    floods: ``sessions`` (new sessions in crisis asking for a counsellor at once),
    ``resumes`` (a ``--transcript``-line transcript asked for from ``last_seq`` 0),
-   ``frames`` (says past every rate limit and broken frames), or ``mixed`` (each in
-   turn, the default).
+   ``frames`` (says past every rate limit and broken frames), ``connections``
+   (opened and closed at once, in a loop), or ``mixed`` (sessions, resumes and
+   frames in turn, the default).
 
 Each person has their own loopback address (127.0.0.10, .11, ...) and says one line
 every ``--interval-s`` (under the per-session message limit), and the latency of
@@ -193,6 +194,10 @@ async def flood_frames(ws: ClientConnection, token: str, n: int) -> None:
         await ws.send('{"type": "say", "text": ' + "[" * 50)
 
 
+async def flood_connections(ws: ClientConnection, token: str, n: int) -> None:
+    """Open and close at once: never a hello, never near the cap."""
+
+
 async def flood_mixed(ws: ClientConnection, token: str, n: int) -> None:
     """Each of the others in turn."""
     await (flood_sessions, flood_resumes, flood_frames)[n % 3](ws, token, n)
@@ -203,6 +208,7 @@ FLOODS = {
     "sessions": flood_sessions,
     "resumes": flood_resumes,
     "frames": flood_frames,
+    "connections": flood_connections,
 }
 
 
