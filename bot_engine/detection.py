@@ -66,6 +66,10 @@ class Detector:
         self.primary = primary
         self.others = others
         self.model = model
+        # The last message assessed and what was found: a step that is run again
+        # for the same message (with the service's real staffing) does not detect
+        # twice. ``assess`` is a pure function of the text, so this changes nothing.
+        self._last: tuple[str, Assessment] | None = None
 
     def warm(self) -> int:
         """Compile every phrase of every language now; returns how many."""
@@ -77,6 +81,14 @@ class Detector:
 
     def assess(self, text: str) -> Assessment:
         """What the rules find, with the model's crisis when they find none."""
+        last = self._last
+        if last is not None and last[0] == text:
+            return last[1]
+        found = self._assess(text)
+        self._last = (text, found)
+        return found
+
+    def _assess(self, text: str) -> Assessment:
         found = self.rules(text)
         if self.model is None or found.crisis is not None or found.denied or found.excused:
             return found

@@ -50,11 +50,16 @@ class StepResult:
     """The state to store and the outputs to act on, in order.
 
     ``visited`` lists the nodes the step passed through (for transcript coverage).
+    ``asked_staffing`` says the step looked at who is on duty or free
+    (``Context.counsellors_available`` or ``free_places``); when it did not, the same
+    step gives the same result whatever those are, so a caller that had to count
+    them may skip the count.
     """
 
     state: ConversationState
     outputs: tuple[Output, ...]
     visited: tuple[str, ...] = ()
+    asked_staffing: bool = False
 
 
 class BotEngine:
@@ -177,7 +182,7 @@ class BotEngine:
         turn = Turn(self.script, self._views[locale], state, context, self.config)
         turn.crisis(match)
         new_state, outputs = turn.finish(now)
-        return StepResult(new_state, outputs, tuple(turn.visited))
+        return StepResult(new_state, outputs, tuple(turn.visited), turn.asked_staffing)
 
     def new_state(self, locale: str) -> ConversationState:
         """The state of a conversation that has not started (send ``started`` next)."""
@@ -218,7 +223,7 @@ class BotEngine:
         else:
             self._message(turn, event)
         new_state, outputs = turn.finish(now)
-        return StepResult(new_state, outputs, tuple(turn.visited))
+        return StepResult(new_state, outputs, tuple(turn.visited), turn.asked_staffing)
 
     def _message(self, turn: Turn, event: UserMessage) -> None:
         view = turn.view

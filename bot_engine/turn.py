@@ -60,6 +60,8 @@ class Turn:
         self.visited: list[str] = []
         # Replies said while this is set go out without a typing pause (a crisis).
         self.instant = False
+        # Whether who is on duty or free was looked at (``StepResult.asked_staffing``).
+        self.asked_staffing = False
 
     # ------------------------------------------------------------ moving
 
@@ -83,6 +85,7 @@ class Turn:
         ``counsellor_consent`` node (if it has one) asks first, in one short step.
         Asking again right after hearing that nobody is free means "I'll wait".
         """
+        self.asked_staffing = True
         ask_first = self.script.first_special("counsellor_consent")
         if ask_first is not None and not self.state.consented:
             return ask_first
@@ -101,6 +104,7 @@ class Turn:
         """What a crisis reply says about a counsellor, by the service's real state:
         ``crisis_closed`` when closed or nobody is on duty, ``crisis_busy`` when
         everyone on duty is busy, else ``crisis_free``."""
+        self.asked_staffing = True
         context = self.context
         if context.nobody_on_duty:
             key = "crisis_closed"

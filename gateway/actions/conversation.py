@@ -10,9 +10,10 @@ nobody but the counsellor answers there, so there is nothing else to store.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
-from bot_engine import SessionEvent, UserMessage
-from gateway.actions.bot import BotTurn, bot_step
+from bot_engine import UserMessage
+from gateway.actions.bot import BotTurn, bot_step, tell_bot
 from gateway.actions.messages import SessionClosed, seq_of_client_id
 from gateway.actions.queue import escalate_for
 from gateway.actions.records import (
@@ -21,7 +22,7 @@ from gateway.actions.records import (
     append_message,
     lock_session,
 )
-from gateway.actions.sessions import SessionView, add_session
+from gateway.actions.sessions import STARTED, SessionView, add_greeted_session, add_session
 from gateway.services import Services, Transaction
 from gateway.types import SenderKind, SessionState
 
@@ -43,8 +44,12 @@ async def open_session(
     turn (typing pauses and all) after its ``welcome``.
     """
     async with svc.transaction() as tx:
+        # The usual greeting: two statements (``add_greeted_session``).
+        greeted = await add_greeted_session(svc, tx, locale=locale, available=available)
+        if greeted is not None:
+            return greeted
         chat, token = await add_session(svc, tx, locale=locale)
-        turn = await bot_step(svc, tx, chat, SessionEvent(kind="started"), available=available)
+        turn = await bot_step(svc, tx, chat, STARTED, available=available)
     view = SessionView(chat.id, SessionState.BOT, chat.last_seq, chat.locale, None)
     return view, token, turn
 
@@ -79,6 +84,20 @@ async def person_says(
             return Said(done.seq, SessionState.LIVE, duplicate=done.duplicate, turn=None)
         # Not in a live chat: the unit of work below decides who answers.
     async with svc.transaction() as tx:
+        # With the bot: the short path (``tell_bot``), which writes nothing and answers
+        # None unless the session is with the bot and ``client_id`` is new.
+        to_bot = partial(
+            tell_bot,
+            svc,
+            tx,
+            session_id=session_id,
+            client_id=client_id,
+            text=text,
+            value=value,
+            available=available,
+        )
+        if expected == SessionState.BOT and (told := await to_bot()) is not None:
+            return _to_bot(told)
         existing = await seq_of_client_id(tx.session, session_id, client_id)
         if existing is not None:
             return Said(existing, await state_of(tx, session_id), duplicate=True, turn=None)
@@ -98,6 +117,8 @@ async def person_says(
                 if state == SessionState.QUEUED:
                     await _crisis_while_waiting(svc, tx, session_id, text, locale)
                 return Said(seq, state, duplicate=False, turn=None)
+            if (told := await to_bot()) is not None:  # with the bot after all
+                return _to_bot(told)
         # The general path, right in any state: lock, store, and whoever speaks.
         chat = await lock_session(tx, session_id)
         state = SessionState(chat.state)
@@ -114,6 +135,11 @@ async def person_says(
         elif state == SessionState.QUEUED:
             await _crisis_while_waiting(svc, tx, session_id, text, chat.locale)
         return Said(message.seq, state, duplicate=False, turn=turn)
+
+
+def _to_bot(told: tuple[int, BotTurn]) -> Said:
+    seq, turn = told
+    return Said(seq, SessionState.BOT, duplicate=False, turn=turn)
 
 
 async def _crisis_while_waiting(

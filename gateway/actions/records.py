@@ -43,6 +43,7 @@ def message_added(
     at: datetime,
     client_id: str | None,
     counsellor: Staff | None = None,
+    quick_replies: list[dict[str, str]] | None = None,
 ) -> MessageAdded:
     """The event of a message stored on the hot path: all a client needs to show it."""
     return MessageAdded(
@@ -52,15 +53,19 @@ def message_added(
         text=text,
         at=iso(at),
         client_id=client_id,
+        quick_replies=_pairs(quick_replies),
         counsellor_id=counsellor.id if counsellor else None,
         counsellor_name=counsellor.display_name if counsellor else None,
     )
 
 
+def _pairs(quick_replies: list[dict[str, str]] | None) -> tuple[tuple[str, str], ...] | None:
+    if not quick_replies:
+        return None
+    return tuple((r["label"], r["value"]) for r in quick_replies)
+
+
 def message_event(message: Message, counsellor_name: str | None = None) -> MessageAdded:
-    replies = None
-    if message.quick_replies:
-        replies = tuple((r["label"], r["value"]) for r in message.quick_replies)
     return MessageAdded(
         session_id=message.session_id,
         seq=message.seq,
@@ -68,7 +73,7 @@ def message_event(message: Message, counsellor_name: str | None = None) -> Messa
         text=message.text,
         at=iso(message.created_at),
         client_id=message.client_id,
-        quick_replies=replies,
+        quick_replies=_pairs(message.quick_replies),
         counsellor_id=message.counsellor_id,
         counsellor_name=counsellor_name,
     )
