@@ -27,13 +27,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from limits import RateLimitItem, parse, parse_many
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.storage import RedisStorage, Storage
 from limits.aio.strategies import (
     MovingWindowRateLimiter,
     RateLimiter,
     SlidingWindowCounterRateLimiter,
 )
 
+from gateway.abuse.memory import PacedMemoryStorage
 from gateway.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -96,7 +97,7 @@ def storage_for(settings: Settings) -> Storage:
             implementation="redispy",
             key_prefix=settings.broker_channel_prefix + "limits",
         )
-    return MemoryStorage()
+    return PacedMemoryStorage()  # the library's own, with a cheap expiry
 
 
 class AbuseLimits:
