@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Table, delete, insert, select, update
 
+from bot_engine import Context, End, Reply, ScheduleCheckin, SessionEvent, StepResult
 from gateway.actions.audit import ERASE, audit
-from gateway.actions.records import add_ending_notice, lock_session, set_state
+from gateway.actions.bot import BotTurn
+from gateway.actions.records import add_ending_notice, lock_session, message_event, set_state
 from gateway.actions.waits import OUTCOME_ERASED, OUTCOME_LEFT, close_wait
 from gateway.events import (
     QUEUE_CHANNEL,
@@ -22,6 +26,9 @@ from gateway.scrub import forget_deleted_text
 from gateway.security import hash_token, new_token
 from gateway.services import Services, Transaction
 from gateway.types import SenderKind, SessionState
+
+STARTED = SessionEvent(kind="started")
+_Output = TypeVar("_Output", End, ScheduleCheckin)
 
 
 @dataclass(frozen=True)
@@ -82,6 +89,94 @@ async def add_session(svc: Services, tx: Transaction, *, locale: str) -> tuple[C
     tx.session.add(chat)
     await tx.session.flush()
     return chat, token
+
+
+# A new session and its greeting as two Core statements built once
+# (``add_greeted_session``): the session's row with the greeting's outcome already
+# in it, then every line of the greeting in one INSERT.
+_chats = cast(Table, ChatSession.__table__)
+_SESSION_ADDED = insert(_chats).returning(_chats.c.id)
+_GREETING_ADDED = insert(cast(Table, Message.__table__))
+
+
+async def add_greeted_session(
+    svc: Services, tx: Transaction, *, locale: str, available: int | None
+) -> tuple[SessionView, str, BotTurn] | None:
+    """A new session with the bot and its greeting, in the caller's unit of work: the
+    session, its resume token (returned once, stored hashed) and the greeting's turn
+    to deliver. The same rows and events as ``add_session`` and then ``bot_step`` with
+    ``started``, in two statements, because the engine is pure: the greeting is worked
+    out before anything is written.
+
+    None (nothing written) when the greeting needs what only the general path does: it
+    escalates (the queue and a count of free places), or it depends on who is on duty
+    and ``available`` is not known. Whether it does is asked of the engine itself: the
+    greeting is worked out again as if nobody were on duty. ``Context`` tells only
+    "nobody" (0) from "someone may be" (unknown, or any number above 0), so a greeting
+    that reads the same both ways does not depend on the count, which is then never
+    read (a query the idle scenario of bench/ paid on every new session)."""
+    locale = svc.bot.locale_for(locale)  # "cy-GB" -> "cy"; unknown -> "en"
+    state = svc.bot.new_state(locale)
+    context = Context(
+        counsellors_available=available, service_open=svc.settings.hours.is_open(tx.now)
+    )
+    result = svc.bot.step(state, STARTED, tx.now, context)
+    if any(not isinstance(output, (Reply, ScheduleCheckin, End)) for output in result.outputs):
+        return None
+    if available is None:
+        nobody = Context(counsellors_available=0, service_open=context.service_open)
+        if svc.bot.step(state, STARTED, tx.now, nobody) != result:
+            return None
+    token = new_token()
+    lines = [output for output in result.outputs if isinstance(output, Reply)]
+    checkin = _last(ScheduleCheckin, result)
+    connection = await tx.session.connection()
+    row = {
+        "token_hash": hash_token(token),
+        "state": SessionState.BOT.value,
+        "locale": locale,
+        "bot_state": result.state.to_json(),
+        "mood": result.state.mood,
+        "last_seq": len(lines),
+        "created_at": tx.now,
+        "user_seen_at": tx.now,
+        "checkin_at": checkin.at if checkin is not None else None,
+    }
+    session_id = int((await connection.execute(_SESSION_ADDED, row)).scalar_one())
+    turn = BotTurn(session_id, spoke=bool(lines))
+    rows = [_greeting_line(session_id, seq, reply, tx.now) for seq, reply in enumerate(lines, 1)]
+    if rows:
+        await connection.execute(_GREETING_ADDED, rows)
+    for line, reply in zip(rows, lines, strict=True):
+        turn.events.append(message_event(Message(**line)))
+        turn.delays[line["seq"]] = reply.typing_delay_s
+    turn.end = _last(End, result)
+    if svc.metrics is not None:
+        svc.metrics.bot_turn()
+    return SessionView(session_id, SessionState.BOT, len(lines), locale, None), token, turn
+
+
+def _last(kind: type[_Output], result: StepResult) -> _Output | None:
+    """The step's last output of this kind (as ``bot_step``, the last one wins)."""
+    found = [output for output in result.outputs if isinstance(output, kind)]
+    return found[-1] if found else None
+
+
+def _buttons(reply: Reply) -> list[dict[str, str]] | None:
+    return [{"label": q.label, "value": q.value} for q in reply.quick_replies] or None
+
+
+def _greeting_line(session_id: int, seq: int, reply: Reply, at: datetime) -> dict[str, Any]:
+    return {
+        "session_id": session_id,
+        "seq": seq,
+        "sender": SenderKind.BOT.value,
+        "counsellor_id": None,
+        "text": reply.text,
+        "client_id": None,
+        "quick_replies": _buttons(reply),
+        "created_at": at,
+    }
 
 
 async def find_session(svc: Services, *, token: str) -> SessionView | None:
