@@ -109,24 +109,19 @@ async def add_greeted_session(
     out before anything is written.
 
     None (nothing written) when the greeting needs what only the general path does: it
-    escalates (the queue and a count of free places), or it depends on who is on duty
-    and ``available`` is not known. Whether it does is asked of the engine itself: the
-    greeting is worked out again as if nobody were on duty. ``Context`` tells only
-    "nobody" (0) from "someone may be" (unknown, or any number above 0), so a greeting
-    that reads the same both ways does not depend on the count, which is then never
-    read (a query the idle scenario of bench/ paid on every new session)."""
+    escalates (the queue and a count of free places), or it looked at who is on duty
+    (``StepResult.asked_staffing``) and ``available`` is not known. Otherwise the count
+    is never read (a query the idle scenario of bench/ paid on every new session)."""
     locale = svc.bot.locale_for(locale)  # "cy-GB" -> "cy"; unknown -> "en"
     state = svc.bot.new_state(locale)
     context = Context(
         counsellors_available=available, service_open=svc.settings.hours.is_open(tx.now)
     )
     result = svc.bot.step(state, STARTED, tx.now, context)
+    if available is None and result.asked_staffing:
+        return None
     if any(not isinstance(output, (Reply, ScheduleCheckin, End)) for output in result.outputs):
         return None
-    if available is None:
-        nobody = Context(counsellors_available=0, service_open=context.service_open)
-        if svc.bot.step(state, STARTED, tx.now, nobody) != result:
-            return None
     token = new_token()
     lines = [output for output in result.outputs if isinstance(output, Reply)]
     checkin = _last(ScheduleCheckin, result)

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from bot_engine import BotEngine, Context, ConversationState, StepResult
 from bot_engine.engine import NO_CONTEXT
@@ -99,12 +99,8 @@ class GreetsByWhoIsOnDuty(BotEngine):
         result = super().step(state, event, now, context)
         if event != STARTED:
             return result
-        # It looked at the count (said so where the engine's result can say it).
-        looked: dict[str, bool] = {"asked_staffing": True}
-        if not hasattr(result, "asked_staffing"):
-            looked = {}
         outputs = result.outputs[:1] if context.nobody_on_duty else result.outputs
-        return replace(result, outputs=outputs, **looked)
+        return replace(result, outputs=outputs, asked_staffing=True)
 
 
 async def test_a_greeting_that_depends_on_who_is_on_duty_counts_them(svc: Services) -> None:
@@ -118,4 +114,22 @@ async def test_a_greeting_that_depends_on_who_is_on_duty_counts_them(svc: Servic
     known, _token, turn = await open_session(counted, locale="en", available=3)
     assert known.last_seq == 2 and len(turn.events) == 2
     _row, lines = await stored(counted, known.id)
+    assert [line["seq"] for line in lines] == [1, 2]
+
+
+async def test_a_new_session_and_its_greeting_take_two_statements(svc: Services) -> None:
+    await open_session(svc, locale="en", available=None)  # statements compiled once
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().split()[0].upper() in {"SELECT", "INSERT", "UPDATE", "DELETE"}:
+            seen.append(" ".join(statement.split()[:3]))
+
+    event.listen(svc.db.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        view, _token, _turn = await open_session(svc, locale="en", available=None)
+    finally:
+        event.remove(svc.db.engine.sync_engine, "before_cursor_execute", record)
+    assert seen == ["INSERT INTO chat_sessions", "INSERT INTO messages"]
+    _row, lines = await stored(svc, view.id)
     assert [line["seq"] for line in lines] == [1, 2]
