@@ -21,6 +21,11 @@
   var known = null;
   var knownCrisis = new Set();
   var mineState = [];
+  // Each row drawn, by what it shows. A session's row keeps its element for as long
+  // as the session waits (what changed is written into it), so the queue arriving
+  // every heartbeat or moving around it never takes a counsellor's focus or a click
+  // in progress off a Claim button.
+  var drawn = new Map();
   var SVG = "http://www.w3.org/2000/svg";
   var LEVELS = { imminent: "imminent danger", high: "high risk", concern: "concern" };
 
@@ -55,41 +60,76 @@
     alerts.appendChild(p);
   }
 
+  // The row for a session or a flood: the one already drawn, brought up to date.
+  function rowFor(key, row, make, fill) {
+    var data = JSON.stringify(row);
+    var had = drawn.get(key);
+    if (had && had.data === data) return had.tr;
+    var tr = had && fill ? fill(had.tr, row) : make(row);
+    drawn.set(key, { data: data, tr: tr });
+    return tr;
+  }
+
+  // Put ``trs`` in the table in order, moving only what is out of place.
+  function place(trs) {
+    var keep = new Set(trs);
+    Array.from(body.children).forEach(function (tr) { if (!keep.has(tr)) tr.remove(); });
+    trs.forEach(function (tr, i) {
+      if (body.children[i] !== tr) body.insertBefore(tr, body.children[i] || null);
+    });
+  }
+
+  function sessionRow(row) {
+    return fillSessionRow(template.content.firstElementChild.cloneNode(true), row);
+  }
+
+  function fillSessionRow(tr, row) {
+    tr.dataset.session = row.session_id;
+    tr.className = "p-" + row.priority;
+    tr.querySelector(".pos").textContent = row.position;
+    var prio = tr.querySelector(".prio");
+    prio.textContent = row.priority_label;
+    prio.className = "badge prio p-" + row.priority;
+    if (row.risk && row.risk !== "none") prio.classList.add("risk-" + row.risk);
+    tr.querySelector(".front").hidden = !row.front;
+    tr.querySelector(".away").hidden = !row.person_away;
+    tr.querySelector(".why").textContent = row.why;
+    var w = tr.querySelector(".waiting");
+    w.dataset.since = row.queued_at;
+    w.textContent = waiting(row.queued_at);
+    tr.querySelector(".mood").textContent = row.mood || "\u2013";
+    tr.querySelector(".locale").textContent = row.locale;
+    window.havenShown(tr.querySelector(".preview"), row.preview);
+    var form = tr.querySelector("form.claim");
+    form.action = "/counsellor/sessions/" + row.session_id + "/claim";
+    form.querySelector("button").setAttribute("aria-label", "Claim chat " + row.session_id);
+    return tr;
+  }
+
   function renderQueue(rows) {
     var fresh = [];
-    body.textContent = "";
+    var trs = [];
     var floods = new Set();
     rows.forEach(function (row) {
       // A flood's sessions are one row, at its first one's place, and never alerted.
       if (row.flood) {
-        if (!floods.has(row.flood)) { floods.add(row.flood); body.appendChild(floodRow(row)); }
+        if (!floods.has(row.flood)) {
+          floods.add(row.flood);
+          trs.push(rowFor("flood:" + row.flood, row, floodRow));
+        }
         return;
       }
-      var tr = template.content.firstElementChild.cloneNode(true);
-      tr.dataset.session = row.session_id;
-      tr.className = "p-" + row.priority;
-      tr.querySelector(".pos").textContent = row.position;
-      var prio = tr.querySelector(".prio");
-      prio.textContent = row.priority_label;
-      prio.classList.add("p-" + row.priority);
-      if (row.risk && row.risk !== "none") prio.classList.add("risk-" + row.risk);
-      tr.querySelector(".front").hidden = !row.front;
-      tr.querySelector(".away").hidden = !row.person_away;
-      tr.querySelector(".why").textContent = row.why;
-      var w = tr.querySelector(".waiting");
-      w.dataset.since = row.queued_at;
-      w.textContent = waiting(row.queued_at);
-      tr.querySelector(".mood").textContent = row.mood || "\u2013";
-      tr.querySelector(".locale").textContent = row.locale;
-      window.havenShown(tr.querySelector(".preview"), row.preview);
-      var form = tr.querySelector("form.claim");
-      form.action = "/counsellor/sessions/" + row.session_id + "/claim";
-      form.querySelector("button").setAttribute("aria-label", "Claim chat " + row.session_id);
-      if (known && !known.has(row.session_id)) { tr.classList.add("new"); fresh.push(row); }
+      var isNew = known && !known.has(row.session_id);
+      var tr = rowFor("session:" + row.session_id, row, sessionRow, fillSessionRow);
+      tr.classList.toggle("new", Boolean(isNew));
+      if (isNew) fresh.push(row);
       // Someone already waiting who now writes in crisis is a crisis arrival too.
       else if (known && row.priority === "crisis" && !knownCrisis.has(row.session_id)) fresh.push(row);
-      body.appendChild(tr);
+      trs.push(tr);
     });
+    place(trs);
+    var shown = new Set(trs);
+    drawn.forEach(function (had, key) { if (!shown.has(had.tr)) drawn.delete(key); });
     known = new Set(rows.map(function (r) { return r.session_id; }));
     knownCrisis = new Set(rows.filter(function (r) { return r.priority === "crisis"; }).map(function (r) { return r.session_id; }));
     // A crisis alert goes once its person is no longer waiting (claimed, or gone).
