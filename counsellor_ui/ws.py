@@ -14,31 +14,38 @@ that closes the socket at once, and every heartbeat checks all the process's
 workspace sign-ins in one query, in case that event was lost. Whether the
 counsellor still holds the chat is tracked from its state events; the action
 that stores a message checks it again under the session's lock.
+
+This module holds the endpoint, ``counsellor_socket``, and the connection,
+``CounsellorConnection``. The frames it sends are built in
+``counsellor_ui/socket_frames.py``; a dashboard's live markers come from
+``counsellor_ui/chat_watch.py``.
 """
 
 from __future__ import annotations
-
-import asyncio
-import weakref
-from collections.abc import Callable
 
 from starlette.websockets import WebSocket
 
 from counsellor_ui import frames as f
 from counsellor_ui.auth import runtime_of, session_id_of, signed_in
 from counsellor_ui.board import board_frame
-from counsellor_ui.wording import describe_reason, queue_label
+from counsellor_ui.chat_watch import ChatWatch
+from counsellor_ui.socket_frames import (
+    ChatFrames,
+    CounsellorCodec,
+    error_out,
+    offer_out,
+    queue_out,
+)
 from gateway.actions.activity import signal_typing
-from gateway.actions.floods import flood_groups
 from gateway.actions.handover import pending_offers
 from gateway.actions.live_board import LiveBoard
-from gateway.actions.messages import NotYourSession, TranscriptLine, post_counsellor_message
+from gateway.actions.messages import NotYourSession, post_counsellor_message
 from gateway.actions.presence import SessionPulse
 from gateway.actions.signin import SignedIn
 from gateway.actions.snapshot import QueueSnapshot
 from gateway.actions.supervision import post_as_supervisor, record_watch
-from gateway.actions.workspace import MyChat, chat_for_staff
-from gateway.broker import Broker, Subscription
+from gateway.actions.workspace import chat_for_staff
+from gateway.broker import Subscription
 from gateway.broker.base import SubscriberOverflow
 from gateway.events import (
     ChatTransferred,
@@ -53,113 +60,26 @@ from gateway.events import (
     staff_channel,
 )
 from gateway.inputs import InputError, parse_int
-from gateway.live.feed import FrameBuilder, TranscriptFeed
+from gateway.live.feed import TranscriptFeed
 from gateway.live.hub import LiveMember
 from gateway.live.socket import FellBehind, LiveSocket
 from gateway.live.supervisor import Supervisor
-from gateway.protocol import Close, ErrorCode
+from gateway.protocol import Close
 from gateway.runtime import Runtime
 from gateway.types import SessionState, StaffRole
-from gateway.visible_text import visible_json
 
 POLICY = Close.POLICY
 # The state a chat page is told when the person deleted the conversation (it is
 # closed in the database, with nothing of it left to show).
 ERASED = "erased"
 
-_ERRORS: dict[str, str] = {
-    "bad_frame": "That frame was not understood.",
-    "too_large": "That message is too long to send.",
-    "empty": "That message was empty, so nothing was sent.",
-    "rate_limited": "You are sending very quickly. Wait a moment, then send again.",
-    "closed": "This chat has ended.",
-    "not_now": "That is not possible right now.",
-    "unknown_token": "This chat cannot be found.",
-}
-
-
-class _Codec:
-    def decode(self, raw: str) -> f.CounsellorFrame:
-        return f.decode(raw)
-
-    def encode(self, frame: f.Out) -> str:
-        # Hidden and direction-changing characters reach staff as visible markers.
-        return visible_json(frame)
-
-
-def _error(code: ErrorCode, *, client_id: str | None = None, detail: str | None = None) -> f.Out:
-    message = _ERRORS.get(code, "That did not work.")
-    if detail and code == "bad_frame":
-        message = f"Frame not understood: {detail}"
-    return f.ErrorOut(message=message, client_id=client_id)
-
-
-class ChatFrames(FrameBuilder[f.MessageOut]):
-    def __init__(self, session_id: int) -> None:
-        self.session_id = session_id
-
-    def from_line(self, line: TranscriptLine) -> f.MessageOut:
-        return f.MessageOut(
-            session_id=self.session_id,
-            seq=line.seq,
-            sender=line.sender.value,
-            text=line.text,
-            at=line.at_iso,
-            client_id=line.client_id,
-            name=line.counsellor_name,
-        )
-
-    def from_event(self, event: MessageAdded) -> f.MessageOut:
-        return f.MessageOut(
-            session_id=self.session_id,
-            seq=event.seq,
-            sender=event.sender,
-            text=event.text,
-            at=event.at,
-            client_id=event.client_id,
-            name=event.counsellor_name,
-        )
-
-    def seq_of(self, frame: f.MessageOut) -> int:
-        return frame.seq
-
-
-# The queue rows of a snapshot, built once however many workspaces show them.
-_rows_of: weakref.WeakKeyDictionary[QueueSnapshot, list[f.QueueRowOut]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def queue_rows_out(snapshot: QueueSnapshot) -> list[f.QueueRowOut]:
-    rows = _rows_of.get(snapshot)
-    if rows is None:
-        floods = {group.label: group.summary for group in flood_groups(snapshot.rows)}
-        rows = _rows_of[snapshot] = [
-            f.QueueRowOut(
-                session_id=r.session_id,
-                position=r.position,
-                priority=r.priority.name.lower(),
-                priority_label=queue_label(r.priority, r.risk_level),
-                why=describe_reason(r.reason, r.matched, r.risk_topic),
-                mood=r.mood,
-                locale=r.locale,
-                queued_at=r.queued_at.isoformat(),
-                front=r.front,
-                preview=r.preview,
-                person_away=r.person_away,
-                risk=r.risk_level,
-                flood=r.flood_group,
-                flood_summary=floods.get(r.flood_group or ""),
-            )
-            for r in snapshot.rows
-        ]
-    return rows
-
 
 async def counsellor_socket(websocket: WebSocket) -> None:
     runtime = runtime_of(websocket)
     settings = runtime.svc.settings
-    socket: LiveSocket[f.CounsellorFrame, f.Out] = LiveSocket(websocket, settings, _Codec(), _error)
+    socket: LiveSocket[f.CounsellorFrame, f.Out] = LiveSocket(
+        websocket, settings, CounsellorCodec(), error_out
+    )
     who = await signed_in(websocket)
     cookie = session_id_of(websocket)
     # Only the gateway's own pages, never the widget's sites (settings.own_origins).
@@ -201,89 +121,6 @@ async def counsellor_socket(websocket: WebSocket) -> None:
     # the hub marks them seen each heartbeat, and pushes them no queue.
     connection.wants_queue = websocket.query_params.get("presence") != "1"
     await connection.run(after=after, stored_seq=stored_seq)
-
-
-def offer_out(event: TransferOffer, staff_id: int) -> f.TransferOfferOut:
-    return f.TransferOfferOut(
-        session_id=event.session_id,
-        status=event.status,
-        incoming=event.to_staff_id == staff_id,
-        from_name=event.from_name,
-        to_name=event.to_name,
-        note=event.note,
-    )
-
-
-class ChatWatch:
-    """A dashboard's watch on its counsellor's own live chats, for its live markers.
-
-    The queue snapshot says which chats are theirs; each is followed on its own
-    channel, and its new messages are handed to the connection's pump, which
-    turns them into "waiting for your reply" and unread counts without a read.
-    """
-
-    def __init__(self, broker: Broker, deliver: Callable[[MessageAdded], None]) -> None:
-        self._broker = broker
-        self._deliver = deliver
-        self._tasks: dict[int, asyncio.Task[None]] = {}
-        # Per chat: waiting for a reply, unread, and the last seq those account for.
-        self._markers: dict[int, tuple[bool, int, int]] = {}
-
-    async def follow(self, chats: list[MyChat]) -> None:
-        """Follow exactly these chats; returns once each new one is subscribed."""
-        ids = {c.session_id for c in chats}
-        for gone in set(self._tasks) - ids:
-            self._tasks.pop(gone).cancel()
-        started: list[asyncio.Event] = []
-        for new in ids - set(self._tasks):
-            ready = asyncio.Event()
-            started.append(ready)
-            self._tasks[new] = asyncio.create_task(self._forward(new, ready), name=f"watch-{new}")
-        markers = {}
-        for chat in chats:
-            known = self._markers.get(chat.session_id)
-            # A snapshot read before the latest event counted is older: keep the event's view.
-            if known is not None and known[2] > chat.last_seq:
-                markers[chat.session_id] = known
-            else:
-                markers[chat.session_id] = (chat.person_waiting, chat.unread, chat.last_seq)
-        self._markers = markers
-        for ready in started:
-            await ready.wait()
-
-    async def _forward(self, session_id: int, ready: asyncio.Event) -> None:
-        # Overflow or a broker fault: the next snapshot (each heartbeat) corrects the markers.
-        try:
-            async with self._broker.subscribe(session_channel(session_id)) as subscription:
-                ready.set()
-                async for event in subscription:
-                    if isinstance(event, MessageAdded):
-                        self._deliver(event)
-        except (SubscriberOverflow, ConnectionError):
-            pass
-        finally:
-            ready.set()
-
-    def marker(self, event: MessageAdded) -> f.MarkerOut | None:
-        """The chat's markers after this message (None: not one of theirs)."""
-        known = self._markers.get(event.session_id)
-        if known is None or event.seq <= known[2]:
-            return None  # not theirs, or already in the snapshot's figures
-        waiting, unread, _ = known
-        if event.sender == "user":
-            waiting, unread = True, unread + 1
-        else:
-            waiting = False
-            unread = 0 if event.sender in ("counsellor", "system") else unread
-        self._markers[event.session_id] = (waiting, unread, event.seq)
-        return f.MarkerOut(session_id=event.session_id, person_waiting=waiting, unread=unread)
-
-    async def close(self) -> None:
-        tasks = list(self._tasks.values())
-        self._tasks.clear()
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 class CounsellorConnection(LiveMember):
@@ -451,38 +288,12 @@ class CounsellorConnection(LiveMember):
         if self._watch is not None:
             # Following the chats before the page hears of them: no message slips between.
             await self._watch.follow(snapshot.chats_of(self.who.staff.id))
-        await self.socket.send(
-            f.QueueOut(
-                rows=queue_rows_out(snapshot),
-                available=snapshot.available,
-                on_duty=snapshot.on_duty,
-                mine=[
-                    f.MineOut(
-                        session_id=c.session_id,
-                        priority=c.priority.name.lower(),
-                        priority_label=queue_label(c.priority, c.risk_level),
-                        mood=c.mood,
-                        person_waiting=c.person_waiting,
-                        unread=c.unread,
-                    )
-                    for c in snapshot.chats_of(self.who.staff.id)
-                ],
-            )
-        )
+        await self.socket.send(queue_out(snapshot, self.who.staff.id))
 
     async def _send_pending_offers(self) -> None:
         """Open transfer offers to or from this counsellor (later ones arrive as events)."""
         for offer in await pending_offers(self.svc, staff_id=self.who.staff.id):
-            await self.socket.send(
-                f.TransferOfferOut(
-                    session_id=offer.session_id,
-                    status="offered",
-                    incoming=offer.to_staff_id == self.who.staff.id,
-                    from_name=offer.from_name,
-                    to_name=offer.to_name,
-                    note=offer.note,
-                )
-            )
+            await self.socket.send(offer_out(offer, self.who.staff.id))
 
     # --- the hub's part -------------------------------------------------
 
