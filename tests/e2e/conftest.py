@@ -9,6 +9,8 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, async_playwright
 
+from gateway.settings import Settings
+from tests.conftest import LiveServer
 from tests.services import CHROMIUM, missing
 
 # Browser tests run on SQLite; the protocol and actions are tested on both databases.
@@ -24,6 +26,15 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+
+
+@pytest_asyncio.fixture
+async def gateway_as_named(settings: Settings) -> AsyncIterator[LiveServer]:
+    """The gateway on the very port and address its settings name, for a page written
+    before it starts (a charity's: tests/e2e/support.py, ``CharityAndGateway``);
+    ``live_server`` picks a port of its own."""
+    async with LiveServer(settings) as server:
+        yield server
 
 
 @pytest_asyncio.fixture

@@ -1,4 +1,5 @@
-"""What the browser tests share: the accessibility check, and a charity's own site."""
+"""What the browser tests share: the accessibility check, and a charity's own site
+beside the gateway."""
 
 from __future__ import annotations
 
@@ -7,10 +8,16 @@ import contextlib
 import re
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from playwright.async_api import Page, expect
+
+from gateway.settings import Settings
+from tests.conftest import make_settings
+from tests.services import free_port
 
 
 async def wait_for_expression(page: Page, expression: str, timeout_s: float = 30.0) -> None:
@@ -77,3 +84,37 @@ def one_page_site(port: int, page: Callable[[], str]) -> Iterator[None]:
     finally:
         site.shutdown()
         site.server_close()
+
+
+@dataclass(frozen=True)
+class CharityAndGateway:
+    """A charity's one-page site and the gateway its page names, on ports fixed at import
+    so that the page can be written before either serves.
+
+    ``host`` "localhost" puts both on the same site (the staff cookie goes along with
+    the charity page's requests); "127.0.0.1" is the usual loopback address.
+    """
+
+    host: str
+    gateway_port: int = field(default_factory=free_port)
+    charity_port: int = field(default_factory=free_port)
+
+    @property
+    def gateway(self) -> str:
+        return f"http://{self.host}:{self.gateway_port}"
+
+    @property
+    def charity(self) -> str:
+        return f"http://{self.host}:{self.charity_port}"
+
+    def settings(self, database_url: str, data_dir: Path, **overrides: object) -> Settings:
+        """Test settings for the gateway on its own port and address."""
+        return make_settings(
+            database_url, data_dir, port=self.gateway_port, public_url=self.gateway, **overrides
+        )
+
+    @contextlib.contextmanager
+    def charity_site(self, page: Callable[[], str]) -> Iterator[str]:
+        """The charity's site serving ``page()``; yields its address."""
+        with one_page_site(self.charity_port, page):
+            yield self.charity + "/"

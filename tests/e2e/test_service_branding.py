@@ -10,23 +10,21 @@ name, and the transcript reads on the service's 24-hour London clock.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import pytest_asyncio
 from playwright.async_api import Browser, Route, expect
 
 from counsellor_ui.timefmt import clock_in_zone
 from gateway.services import Services
 from gateway.settings import Settings
 from tests.chat_client import ChatClient
-from tests.conftest import LiveServer, make_settings
+from tests.conftest import LiveServer
 from tests.counsellor_ui.support import use_quick_setup
-from tests.e2e.support import no_serious_axe_violations, one_page_site
+from tests.e2e.support import CharityAndGateway, no_serious_axe_violations
 from tests.factories import PASSWORD, make_staff
-from tests.services import free_port
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.browser]
 
@@ -49,36 +47,26 @@ CHARITY_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>Harbour Lane Listening</title></head><body>
 <main><h1>Harbour Lane Listening</h1><p>Someone to talk to, when you need it.</p></main>
 <script src="{gateway}/widget.js" async></script></body></html>"""
-GATEWAY_PORT, CHARITY_PORT = free_port(), free_port()
-GATEWAY = f"http://127.0.0.1:{GATEWAY_PORT}"
-CHARITY = f"http://127.0.0.1:{CHARITY_PORT}"
+SITES = CharityAndGateway(host="127.0.0.1")
+GATEWAY, CHARITY = SITES.gateway, SITES.charity
 
 
 @pytest.fixture
 def charity_site() -> Iterator[str]:
-    with one_page_site(CHARITY_PORT, lambda: CHARITY_PAGE.format(gateway=GATEWAY)):
-        yield CHARITY + "/"
+    with SITES.charity_site(lambda: CHARITY_PAGE.format(gateway=GATEWAY)) as url:
+        yield url
 
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    return make_settings(
+    return SITES.settings(
         database_url,
         tmp_path,
         service_name=NAME,
         accent_colour=ACCENT,
         logo_url=LOGO,
-        port=GATEWAY_PORT,
-        public_url=GATEWAY,
         allowed_origins=(GATEWAY, CHARITY),
     )
-
-
-@pytest_asyncio.fixture
-async def live_server(settings: Settings) -> AsyncIterator[LiveServer]:
-    # On the port the charity's page names (tests/conftest.py picks one of its own).
-    async with LiveServer(settings) as server:
-        yield server
 
 
 @pytest.fixture(autouse=True)
@@ -91,13 +79,13 @@ async def serve_logo(route: Route) -> None:
 
 
 async def test_a_person_and_a_counsellor_see_the_charity_and_its_clock(
-    live_server: LiveServer,
+    gateway_as_named: LiveServer,
     charity_site: str,
     browser: Browser,
     artifacts: Path,
     axe_source: str,
 ) -> None:
-    svc: Services = live_server.app.state.runtime.svc
+    svc: Services = gateway_as_named.app.state.runtime.svc
     sam = await make_staff(svc, name="Sam", available=False)
 
     # The person, in the UK.
@@ -145,7 +133,7 @@ async def test_a_person_and_a_counsellor_see_the_charity_and_its_clock(
     )
     await desk_ctx.route(LOGO, serve_logo)
     desk = await desk_ctx.new_page()
-    await desk.goto(f"{live_server.http}/counsellor/")
+    await desk.goto(f"{gateway_as_named.http}/counsellor/")
     await expect(desk).to_have_title(f"Sign in · {NAME} counsellor workspace")
     await expect(desk.get_by_role("banner")).to_contain_text(
         f"{NAME} counsellor workspace, powered by Haven"
@@ -190,8 +178,8 @@ async def test_a_person_and_a_counsellor_see_the_charity_and_its_clock(
     await desk_ctx.close()
 
 
-async def test_the_favicon_and_the_welcome_frames_service(live_server: LiveServer) -> None:
-    async with httpx.AsyncClient(base_url=live_server.http) as client:
+async def test_the_favicon_and_the_welcome_frames_service(gateway_as_named: LiveServer) -> None:
+    async with httpx.AsyncClient(base_url=gateway_as_named.http) as client:
         for path in ("/favicon.ico", "/favicon.svg"):
             icon = await client.get(path)
             assert icon.status_code == 200
@@ -204,7 +192,7 @@ async def test_the_favicon_and_the_welcome_frames_service(live_server: LiveServe
         assert f'"name": "{NAME}", "accent": "{ACCENT}", "logo_url": "{LOGO}"' in script.text
         assert "/*HAVEN_SERVICE*/" not in script.text
     # Any other client (an app, a bridge) learns the same from welcome.
-    client = await ChatClient.open(live_server.ws, live_server.origin)
+    client = await ChatClient.open(gateway_as_named.ws, gateway_as_named.origin)
     try:
         welcome = await client.hello(locale="cy")
     finally:

@@ -14,27 +14,25 @@ a staff page.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 from playwright.async_api import Browser, expect
 
 from gateway.services import Services
 from gateway.settings import Settings
-from tests.conftest import LiveServer, make_settings
+from tests.conftest import LiveServer
 from tests.counsellor_ui.support import use_quick_setup
-from tests.e2e.support import no_serious_axe_violations, one_page_site, sign_in
+from tests.e2e.support import CharityAndGateway, no_serious_axe_violations, sign_in
 from tests.factories import PASSWORD, make_staff
-from tests.services import free_port
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.browser]
 
 TIMEOUT = 10_000
-GATEWAY_PORT, CHARITY_PORT = free_port(), free_port()
-GATEWAY = f"http://localhost:{GATEWAY_PORT}"
-CHARITY = f"http://localhost:{CHARITY_PORT}"
+# On ``localhost`` both, so the same site: the counsellor's cookie goes along.
+SITES = CharityAndGateway(host="localhost")
+GATEWAY, CHARITY = SITES.gateway, SITES.charity
 
 # The charity's page: the widget, two frames, and a script that tries the staff socket.
 CHARITY_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
@@ -73,25 +71,13 @@ def charity_page() -> str:
 
 @pytest.fixture
 def charity_site() -> Iterator[str]:
-    with one_page_site(CHARITY_PORT, charity_page):
-        yield CHARITY + "/"
+    with SITES.charity_site(charity_page) as url:
+        yield url
 
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    return make_settings(
-        database_url,
-        tmp_path,
-        port=GATEWAY_PORT,
-        public_url=GATEWAY,
-        allowed_origins=(CHARITY,),
-    )
-
-
-@pytest_asyncio.fixture
-async def live_server(settings: Settings) -> AsyncIterator[LiveServer]:
-    async with LiveServer(settings) as server:  # on the port the charity's page names
-        yield server
+    return SITES.settings(database_url, tmp_path, allowed_origins=(CHARITY,))
 
 
 @pytest.fixture(autouse=True)
@@ -100,13 +86,13 @@ def _quick(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 async def test_the_charitys_page_cannot_drive_a_signed_in_counsellors_workspace(
-    live_server: LiveServer,
+    gateway_as_named: LiveServer,
     charity_site: str,
     browser: Browser,
     artifacts: Path,
     axe_source: str,
 ) -> None:
-    svc: Services = live_server.app.state.runtime.svc
+    svc: Services = gateway_as_named.app.state.runtime.svc
     sam = await make_staff(svc, name="Sam", available=True)
     # The CSP is bypassed in this window only so that axe-core can be injected; the
     # framing is checked in a second, ordinary window below.
