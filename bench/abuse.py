@@ -19,7 +19,8 @@ Phases one after another, in one run on one machine:
    frames in turn, the default).
 
 Each person has their own loopback address (127.0.0.10, .11, ...) and says one line
-every ``--interval-s`` (under the per-session message limit), and the latency of
+every ``--interval-s`` (under the per-session message limit; the people's lines
+spread evenly over the interval), and the latency of
 each ``say`` to its ``ack`` (the line is stored before it is acknowledged) is taken.
 Printed: p50, p95, p99 and max per phase, the acks missing, refused (a limit) or out
 of order, and what the flood did (connections opened, how they were closed, frames
@@ -111,8 +112,13 @@ async def _open(base_ws: str, address: str) -> ClientConnection:
     )
 
 
-async def person(base_ws: str, address: str, phase: Phase, args: argparse.Namespace) -> None:
-    """One person: a new session, then a line every interval until the phase ends."""
+async def person(
+    base_ws: str, address: str, phase: Phase, args: argparse.Namespace, offset_s: float
+) -> None:
+    """One person: a new session, then, ``offset_s`` later, a line every interval until
+    the phase ends. The offsets spread the people over the interval, as people
+    writing on their own would be: all at once, the last line of each burst would
+    wait for the other 39 and the figures would measure the burst."""
     ws = await _open(base_ws, address)
     await ws.send(json.dumps({"type": "hello", "v": 1, "token": None, "last_seq": 0}))
     sent: dict[str, float] = {}
@@ -136,6 +142,7 @@ async def person(base_ws: str, address: str, phase: Phase, args: argparse.Namesp
 
     reader = asyncio.create_task(read())
     deadline = now() + args.phase_s
+    await asyncio.sleep(offset_s)
     n = 0
     while now() < deadline:
         client_id = f"{address}-{n}"
@@ -268,7 +275,10 @@ async def measure(
     name: str, base_ws: str, args: argparse.Namespace, kind: str = "", token: str = ""
 ) -> Phase:
     phase = Phase(name)
-    people = [person(base_ws, f"127.0.0.{10 + i}", phase, args) for i in range(args.people)]
+    spread = args.interval_s / args.people
+    people = [
+        person(base_ws, f"127.0.0.{10 + i}", phase, args, i * spread) for i in range(args.people)
+    ]
     flooder = await start_flooder(base_ws, kind, token, args) if kind else None
     await asyncio.gather(*people)
     if flooder is not None:
