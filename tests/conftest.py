@@ -257,9 +257,9 @@ async def svc(settings: Settings) -> AsyncIterator[Services]:
 class LiveServer:
     """A real uvicorn serving the app on a loopback port, in this event loop."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, timers: bool = True) -> None:
         self.settings = settings
-        self.app = create_app(settings)
+        self.app = create_app(settings, timers=timers)
         self.server = uvicorn.Server(
             uvicorn.Config(
                 self.app,

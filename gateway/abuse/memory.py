@@ -10,11 +10,14 @@ raised ``KeyError`` now and then when a key went while the pass waited for its
 lock ("Task exception was never retrieved" in the log).
 
 ``PacedMemoryStorage`` keeps the library's counting (every hit, test and window
-is the library's own code) and replaces only that pass: at most one every
-``EXPIRY_EVERY_S`` seconds, in the event loop, in one go with no await, so no
-hit can run in the middle of it and no key can vanish under it. Expired events
-cost nothing while they wait (the library's windows skip them by time); they
-only hold memory until the next pass.
+is the library's own code) and replaces only that pass: a key's expired events
+are dropped when that key is counted again (one bisect), and every other key's at
+a pass over all of them at most every ``EXPIRY_EVERY_S`` seconds. Both run in the
+event loop in one go with no await, so no hit can run in the middle of them and no
+key can vanish under them. A key counted over and over (an address, a session)
+holds no more than its window; one no longer counted holds its last window for
+up to ``EXPIRY_EVERY_S`` more. (The library's counters, the sliding window's,
+already drop themselves when read after they expire.)
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import time
 from typing import Final
 
 from limits.aio.storage import MemoryStorage
+from limits.aio.storage.memory import Entry
 
 EXPIRY_EVERY_S: Final = 10.0
 
@@ -42,20 +46,29 @@ class PacedMemoryStorage(MemoryStorage):
             self._next_pass = now + self.expiry_every_s
             self.expire()
 
+    async def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
+        events = self.events.get(key)
+        if events:
+            self._trim(key, events, time.time())
+        return await super().acquire_entry(key, limit, expiry, amount)
+
     def expire(self) -> None:
         """Drop every expired event and counter now."""
         now = time.time()
         for key, events in list(self.events.items()):
-            # Newest first: keep the events that expire after now.
-            kept = bisect.bisect_left(events, -now, key=lambda entry: -entry.expiry)
-            if kept:
-                if kept < len(events):
-                    self.events[key] = events[:kept]
-            else:
-                del self.events[key]
-                self.locks.pop(key, None)
+            self._trim(key, events, now)
         for key, expires in list(self.expirations.items()):
             if expires <= now:
                 self.storage.pop(key, None)
                 del self.expirations[key]
                 self.locks.pop(key, None)
+
+    def _trim(self, key: str, events: list[Entry], now: float) -> None:
+        # Newest first: keep the events that expire after now.
+        kept = bisect.bisect_left(events, -now, key=lambda entry: -entry.expiry)
+        if kept:
+            if kept < len(events):
+                self.events[key] = events[:kept]
+        else:
+            del self.events[key]
+            self.locks.pop(key, None)

@@ -63,3 +63,17 @@ async def test_the_gateways_limits_count_in_it_and_close_cleanly() -> None:
     assert answers[:2] == [None, None]
     assert answers[2] is not None and answers[2].retry_after_s >= 1
     await limits.close()
+
+
+@pytest.mark.asyncio
+async def test_a_key_counted_over_and_over_holds_no_more_than_its_window() -> None:
+    storage = PacedMemoryStorage()  # no full pass within this test
+    exact = MovingWindowRateLimiter(storage)
+    second = parse("1000/second")
+    for _ in range(5):
+        for _ in range(50):
+            assert await exact.hit(second, "x", "address")
+        await asyncio.sleep(1.05)
+    assert await exact.hit(second, "x", "address")
+    (events,) = storage.events.values()
+    assert len(events) == 1  # the 250 before it had expired and were dropped
