@@ -103,6 +103,11 @@ class ConnectionCounter:
         else:
             self._open[address] = count
 
+    @property
+    def open(self) -> int:
+        """Connections open now, from every address."""
+        return sum(self._open.values())
+
     def held_for(self, address: str) -> float:
         """Seconds until ``address`` may open a connection again (0: now)."""
         return max(0.0, self._held.get(address, 0.0) - self.clock())

@@ -115,3 +115,13 @@ def test_no_pace_when_it_is_turned_off_and_the_buckets_kept_are_bounded() -> Non
     clock.now += 60.0  # every bucket is full again: all forgotten to make room
     paced.acquire("10.9.9.9")
     assert list(paced._pace) == ["10.9.9.9"]
+
+
+def test_open_counts_every_address() -> None:
+    counter = ConnectionCounter(3)
+    for address in (A, A, B):
+        assert counter.acquire(address) is Admit.OPEN
+    assert counter.open == 3
+    counter.release(A)
+    counter.release(B)
+    assert counter.open == 1
