@@ -7,26 +7,26 @@ transcript going through a ``TranscriptFeed`` so messages are sent in
 pulse (lost events, lost state changes) and the idle rule. The supervisor
 ends the connection when any part ends or fails: no input ends the worker; an
 unexpected failure closes this connection with 1011 (the client resumes) and
-is logged without its text.
+is logged without its text. The frames themselves are built in
+``gateway/live/widget_frames.py``; the abuse limits' side in ``gateway/live/guard.py``.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Literal, cast
 
 import msgspec
 from starlette.websockets import WebSocket
 
 from bot_engine import AskCounsellor as BotAskCounsellor
-from bot_engine import BotEngine, SessionEvent, UserMessage
+from bot_engine import SessionEvent, UserMessage
 from gateway import protocol as p
 from gateway.abuse import Limit
 from gateway.actions.activity import signal_typing
 from gateway.actions.bot import BotTurn
 from gateway.actions.conversation import open_session, person_says
 from gateway.actions.floods import mark_flood
-from gateway.actions.messages import SessionClosed, TranscriptLine
+from gateway.actions.messages import SessionClosed
 from gateway.actions.presence import SessionPulse
 from gateway.actions.ratings import RatingRefused, rate_session
 from gateway.actions.sessions import (
@@ -46,7 +46,7 @@ from gateway.events import (
     TypingChanged,
     session_channel,
 )
-from gateway.live.feed import FrameBuilder, TranscriptFeed
+from gateway.live.feed import TranscriptFeed
 from gateway.live.guard import (
     answered_challenge,
     message_costs,
@@ -58,87 +58,16 @@ from gateway.live.guard import (
 from gateway.live.hub import LiveMember
 from gateway.live.socket import QUIET, FellBehind, LiveSocket
 from gateway.live.supervisor import Supervisor
+from gateway.live.widget_frames import (
+    WidgetCodec,
+    WidgetFrames,
+    error_frame,
+    helplines_out,
+    service_out,
+)
 from gateway.ratelimit import Admit
 from gateway.runtime import Runtime
 from gateway.types import SessionState
-
-Sender = Literal["user", "bot", "counsellor", "system"]
-
-
-class _WidgetCodec:
-    def decode(self, raw: str) -> p.ClientFrame:
-        return p.decode_client_frame(raw)
-
-    def encode(self, frame: p.ServerFrame) -> str:
-        return p.encode(frame)
-
-
-def _error(
-    code: p.ErrorCode, *, client_id: str | None = None, detail: str | None = None
-) -> p.ServerFrame:
-    return p.error(code, client_id=client_id, detail=detail)
-
-
-def _replies(pairs: list[tuple[str, str]] | None) -> tuple[p.QuickReply, ...] | None:
-    return tuple(p.QuickReply(label, value) for label, value in pairs) if pairs else None
-
-
-class WidgetFrames(FrameBuilder[p.MessageOut]):
-    """Messages as the widget protocol sends them; the person's own messages sent on
-    this connection are skipped (it has their ``ack``; PROTOCOL.md 6).
-
-    The bot's and the service's messages carry tap-to-call and tap-to-text ``links``
-    for the helpline numbers they give (in the session's language), worked out from
-    the text whenever a frame is built: live, or read back on resume. Nothing about
-    them is stored.
-    """
-
-    def __init__(self, bot: BotEngine) -> None:
-        self.own_client_ids: set[str] = set()
-        self.bot = bot
-        self.locale = "en"  # the session's, once known
-
-    def links(self, sender: str, text: str) -> tuple[p.Link, ...] | None:
-        if sender not in ("bot", "system"):
-            return None
-        found = self.bot.links(text, self.locale)
-        return tuple(p.Link(link.label, link.href) for link in found) or None
-
-    def from_line(self, line: TranscriptLine) -> p.MessageOut:
-        user = line.sender.value == "user"
-        pairs = [(r["label"], r["value"]) for r in line.quick_replies or ()]
-        return p.MessageOut(
-            seq=line.seq,
-            from_=line.sender.value,
-            text=line.text,
-            at=line.at_iso,
-            client_id=line.client_id if user else None,
-            quick_replies=_replies(pairs),
-            name=line.counsellor_name,
-            links=self.links(line.sender.value, line.text),
-        )
-
-    def from_event(self, event: MessageAdded) -> p.MessageOut:
-        user = event.sender == "user"
-        return p.MessageOut(
-            seq=event.seq,
-            from_=cast(Sender, event.sender),
-            text=event.text,
-            at=event.at,
-            client_id=event.client_id if user else None,
-            quick_replies=_replies(list(event.quick_replies or ())),
-            name=event.counsellor_name,
-            links=self.links(event.sender, event.text),
-        )
-
-    def seq_of(self, frame: p.MessageOut) -> int:
-        return frame.seq
-
-    def skip(self, frame: p.MessageOut) -> bool:
-        return frame.from_ == "user" and frame.client_id in self.own_client_ids
-
-    def skips_event(self, event: MessageAdded) -> bool:
-        return event.sender == "user" and event.client_id in self.own_client_ids
 
 
 async def chat_endpoint(websocket: WebSocket) -> None:
@@ -152,7 +81,7 @@ class ChatConnection(LiveMember):
         self.svc = runtime.svc
         self.settings = runtime.svc.settings
         self.socket: LiveSocket[p.ClientFrame, p.ServerFrame] = LiveSocket(
-            websocket, self.settings, _WidgetCodec(), _error
+            websocket, self.settings, WidgetCodec(), error_frame
         )
         self.supervisor = Supervisor()
         self.frames = WidgetFrames(runtime.svc.bot)
@@ -214,8 +143,8 @@ class ChatConnection(LiveMember):
                 last_seq=last_seq,
                 token=token,
                 locales=self.svc.bot.locales,
-                helplines=self._helplines(view.locale),
-                service=self._service(),
+                helplines=helplines_out(self.svc.bot, view.locale),
+                service=service_out(self.settings),
             )
             await self.socket.send(welcome)
             # A client ahead of the server (PROTOCOL.md 6) is sent everything again.
@@ -468,30 +397,6 @@ class ChatConnection(LiveMember):
             self._stale_state = pulse.state
 
     # --- helpers --------------------------------------------------------
-
-    def _helplines(self, locale: str) -> tuple[p.Helpline, ...]:
-        """The helpline directory in the session's language, with tap-to-call links."""
-        bot = self.svc.bot
-        return tuple(
-            p.Helpline(
-                name=entry.name,
-                contact=entry.contact,
-                about=entry.about,
-                links=tuple(
-                    p.Link(link.label, link.href) for link in bot.links(entry.contact, locale)
-                ),
-            )
-            for entry in bot.directory(locale)
-        )
-
-    def _service(self) -> p.ServiceInfo:
-        """The charity's name, accent colour and logo (HAVEN_SERVICE_NAME and friends)."""
-        settings = self.svc.settings
-        return p.ServiceInfo(
-            name=settings.service_name,
-            accent=settings.accent_colour,
-            logo_url=settings.logo_href or None,
-        )
 
     def _view(self) -> SessionView:
         assert self.view is not None, "used before hello"
